@@ -1,0 +1,77 @@
+"""The app factory. Nothing happens at import time: `create_app` builds the engine,
+context and routers from settings, and its lifespan starts background work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from runtime.api.deps import get_actor
+from runtime.api.errors import install_error_handlers
+from runtime.api.limits import BodyLimit
+from runtime.clock import Clock, SystemClock
+from runtime.config import Settings
+from runtime.context import Context
+from runtime.store.engine import make_engine
+
+API_PREFIX = "/api/v1"
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> Context:
+    return Context(settings=settings, engine=make_engine(settings.database_url),
+                   clock=clock or SystemClock())
+
+
+def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else Settings.from_env())
+    context = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from runtime.jobs.runner import InProcessRunner
+
+        runner = InProcessRunner(context)
+        if settings.jobs_in_process:
+            runner.start()
+        _app.state.runner = runner
+        try:
+            yield
+        finally:
+            runner.stop()
+
+    app = FastAPI(title="Loom", version="0.1.0", lifespan=lifespan,
+                  description="A no-code application platform: apps are JSON metadata "
+                              "interpreted by four engines over one record store.")
+    app.state.ctx = context
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.body_limit,
+                       upload_limit=settings.upload_limit)
+    _mount(app)
+    return app
+
+
+def _mount(app: FastAPI) -> None:
+    from runtime.api.health import router as health
+    from runtime.apps.api import router as apps
+    from runtime.auth.api import router as auth
+    from runtime.records.api import router as records
+
+    public = APIRouter(prefix=API_PREFIX)
+    public.include_router(health)
+    public.include_router(auth)
+    app.include_router(public)
+    private = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_actor)])
+    for router in (apps, records, *_optional_routers()):
+        private.include_router(router)
+    app.include_router(private)
+
+
+def _optional_routers() -> list[APIRouter]:
+    """Routers of engines that are wired as they land."""
+    routers: list[APIRouter] = []
+    from runtime.expr.api import router as expr
+
+    routers.append(expr)
+    return routers

@@ -1,0 +1,1 @@
+"""Apps: install, publish, export, drafts, and the cache of compiled versions."""

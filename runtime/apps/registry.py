@@ -1,0 +1,85 @@
+"""Compiled app versions, cached by (app, version).
+
+A published version is immutable, so its compiled form (parsed bundle, compiled
+forms) is built once per process and shared by every request. Each request still
+reads the app's *current* version number from the database (one indexed lookup), so
+several API processes never serve a stale version for longer than a request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from builder.bundle import Bundle, from_json
+from runtime.errors import not_found
+from runtime.store.tables import app_versions, apps
+
+
+@dataclass
+class CompiledApp:
+    key: str
+    version: int
+    bundle: Bundle
+    _forms: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def form_spec(self, form: str) -> Any:
+        spec = self.bundle.of("forms").get(form)
+        if spec is None:
+            raise not_found("表单", "Form", f"{self.key}/{form}")
+        return spec
+
+    def form(self, form: str) -> Any:
+        """The compiled form (engines.form), compiled on first use."""
+        compiled = self._forms.get(form)
+        if compiled is None:
+            from runtime.forms.compiling import compile_app_form
+
+            spec = self.form_spec(form)
+            with self._lock:
+                compiled = self._forms.get(form)
+                if compiled is None:
+                    compiled = compile_app_form(self.bundle, spec)
+                    self._forms[form] = compiled
+        return compiled
+
+    @property
+    def forms(self) -> Mapping[str, Any]:
+        return self.bundle.of("forms")
+
+
+class AppRegistry:
+    def __init__(self, max_entries: int = 64) -> None:
+        self._cache: dict[tuple[str, int], CompiledApp] = {}
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def current(self, conn: Connection, app: str) -> CompiledApp:
+        row = conn.execute(select(apps.c.current_version).where(apps.c.key == app)).first()
+        if row is None or row.current_version is None:
+            raise not_found("应用", "App", app)
+        return self.at(conn, app, int(row.current_version))
+
+    def at(self, conn: Connection, app: str, version: int) -> CompiledApp:
+        hit = self._cache.get((app, version))
+        if hit is not None:
+            return hit
+        row = conn.execute(select(app_versions.c.bundle).where(
+            app_versions.c.app == app, app_versions.c.number == version)).first()
+        if row is None:
+            raise not_found("应用版本", "App version", f"{app}@{version}")
+        compiled = CompiledApp(app, version, from_json(row.bundle))
+        with self._lock:
+            if len(self._cache) >= self._max:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[(app, version)] = compiled
+        return compiled
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()

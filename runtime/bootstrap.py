@@ -1,0 +1,66 @@
+"""First start: migrate, create the first admin, install the template app.
+
+Shared by `loom serve` and `loom app install`, so `make run` on a fresh machine and an
+integrator's script take the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from builder.bundle import load
+from builder.problems import BundleInvalid
+from runtime.apps import service as apps_service
+from runtime.auth.models import SYSTEM
+from runtime.auth.service import ensure_admin
+from runtime.context import Context
+from runtime.store.migrate import upgrade
+from runtime.store.tables import apps
+
+Echo = Callable[[str], None]
+
+
+def bootstrap(ctx: Context, *, template: Path | None = None, demo_data: int = 0,
+              echo: Echo = print) -> None:
+    upgrade(ctx.engine)
+    with ctx.engine.begin() as conn:
+        generated = ensure_admin(conn, password=ctx.settings.admin_password,
+                                 var_dir=ctx.settings.var_dir, now=ctx.clock.now())
+    if generated:
+        path = ctx.settings.var_dir / "initial-admin-password"
+        echo(f"Created user 'admin' with password: {generated}  (also in {path}, mode 600)")
+    if template is not None:
+        with ctx.engine.connect() as conn:
+            any_app = conn.execute(select(apps.c.key).limit(1)).first()
+        if any_app is None:
+            install_bundle(ctx, template, demo_data=demo_data, echo=echo)
+
+
+def install_bundle(ctx: Context, path: Path, *, demo_data: int = 0, if_absent: bool = False,
+                   echo: Echo = print) -> int | None:
+    """Install (or upgrade) a bundle, load its seed data on first install, and generate
+    demo data when asked. Returns the new version, or None when skipped."""
+    upgrade(ctx.engine)
+    try:
+        bundle = load(path)
+    except BundleInvalid as e:
+        raise apps_service.invalid(e.problems) from None
+    with ctx.engine.begin() as conn:
+        exists = conn.execute(select(apps.c.key).where(apps.c.key == bundle.key)).first()
+        if exists and if_absent:
+            echo(f"{bundle.key} is installed already")
+            return None
+        version = apps_service.install(conn, bundle, actor=SYSTEM, now=ctx.clock.now())
+        if not exists:
+            from runtime.records.seed import load_seed_data
+
+            load_seed_data(conn, ctx, bundle, actor=SYSTEM)
+    echo(f"installed {bundle.key} version {version}")
+    if demo_data:
+        from runtime.demo import generate_demo_data
+
+        generate_demo_data(ctx, bundle, customers=demo_data, echo=echo)
+    return version

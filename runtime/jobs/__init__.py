@@ -1,0 +1,1 @@
+"""Background work: a jobs table, handlers by kind, and runners."""

@@ -1,0 +1,1 @@
+"""Records: the one lifecycle every write path goes through."""

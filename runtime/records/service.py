@@ -1,0 +1,201 @@
+"""The record lifecycle: normalise → validate → compute → write → history → hooks.
+
+Every write path (API, import, flows, rules) calls these functions, so they all obey
+the same validation, uniqueness, numbering, history and rules. Functions take the
+connection of a transaction owned by the caller and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.engine import Row
+
+from runtime.auth.models import Actor
+from runtime.context import Context
+from runtime.errors import BadRequest, StaleVersion, ValidationFailed, not_found
+from runtime.forms import adapter as forms
+from runtime.hooks import WriteEvent
+from runtime.records import history
+from runtime.records.numbering import assign_numbers
+from runtime.records.uniques import claim_uniques, release_uniques
+from runtime.store.tables import record_history, records
+
+
+def record_json(row: Row[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    r = row._mapping if isinstance(row, Row) else row
+    return {
+        "id": str(r["id"]), "app": r["app"], "form": r["form"],
+        "form_version": r["form_version"], "version": r["version"], "data": r["data"],
+        "owner": r["owner"], "department": r["department"],
+        "created_at": _utc(r["created_at"]), "created_by": r["created_by"],
+        "updated_at": _utc(r["updated_at"]), "updated_by": r["updated_by"],
+    }
+
+
+def _utc(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def parse_id(record_id: str | int) -> int:
+    try:
+        value = int(record_id)
+    except (TypeError, ValueError):
+        raise not_found("记录", "Record", record_id) from None
+    if value <= 0 or value >= 2**63:
+        raise not_found("记录", "Record", record_id)
+    return value
+
+
+def create(conn: Connection, ctx: Context, *, app: str, form: str, data: Any, actor: Actor,
+           lang: str = "zh", owner: str | None = None, depth: int = 0) -> dict[str, Any]:
+    capp = ctx.apps.current(conn, app)
+    cform = capp.form(form)
+    if not isinstance(data, dict):
+        raise BadRequest("记录数据必须是 JSON 对象", "Record data must be a JSON object",
+                         code="bad_data")
+    now = ctx.clock.now()
+    values = forms.process(conn, ctx, capp, cform, data, old=None, actor=actor, lang=lang)
+    assign_numbers(conn, app=app, form=form, cform=cform, values=values, now=now, tz=ctx.tz)
+    row = {
+        "app": app, "form": form, "form_version": capp.version, "data": values, "version": 1,
+        "owner": owner or actor.username, "department": actor.department,
+        "created_at": now, "created_by": actor.username, "updated_at": now,
+        "updated_by": actor.username, "deleted_at": None,
+    }
+    record_id = int(conn.execute(insert(records).values(row).returning(records.c.id))
+                    .scalar_one())
+    row["id"] = record_id
+    claim_uniques(conn, app=app, form=form, cform=cform, record_id=record_id, old=None,
+                  new=values, lang=lang)
+    _add_history(conn, record_id=record_id, seq=1, action="create", actor=actor, at=now,
+                 diff=history.diff_of(None, values))
+    ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(record_id), "created", None, values,
+                                         actor, depth))
+    return record_json(row)
+
+
+def _load(conn: Connection, app: str, form: str, record_id: int, *,
+          lock: bool = False) -> Row[Any]:
+    stmt = select(records).where(records.c.id == record_id, records.c.app == app,
+                                 records.c.form == form, records.c.deleted_at.is_(None))
+    if lock:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise not_found("记录", "Record", record_id)
+    return row
+
+
+def get(conn: Connection, ctx: Context, *, app: str, form: str,
+        record_id: str | int) -> dict[str, Any]:
+    ctx.apps.current(conn, app).form_spec(form)
+    return record_json(_load(conn, app, form, parse_id(record_id)))
+
+
+def update_record(conn: Connection, ctx: Context, *, app: str, form: str,
+                  record_id: str | int, patch: Any, actor: Actor,
+                  expected_version: int | None = None, lang: str = "zh",
+                  depth: int = 0) -> dict[str, Any]:
+    """Apply a partial change. `expected_version` (If-Match) makes a stale write a 412."""
+    capp = ctx.apps.current(conn, app)
+    cform = capp.form(form)
+    if not isinstance(patch, dict):
+        raise BadRequest("记录数据必须是 JSON 对象", "Record data must be a JSON object",
+                         code="bad_data")
+    rid = parse_id(record_id)
+    row = _load(conn, app, form, rid, lock=True)
+    _check_version(row, expected_version)
+    old = dict(row.data)
+    values = forms.process(conn, ctx, capp, cform, {**old, **patch}, old=old, actor=actor,
+                           lang=lang)
+    diff = history.diff_of(old, values)
+    now = ctx.clock.now()
+    claim_uniques(conn, app=app, form=form, cform=cform, record_id=rid, old=old, new=values,
+                  lang=lang)
+    changed = conn.execute(
+        update(records).where(records.c.id == rid, records.c.version == row.version)
+        .values(data=values, version=row.version + 1, form_version=capp.version,
+                updated_at=now, updated_by=actor.username)).rowcount
+    if changed != 1:  # someone else wrote between our read and write
+        raise _stale(row.version)
+    _add_history(conn, record_id=rid, seq=row.version + 1, action="update", actor=actor,
+                 at=now, diff=diff)
+    result = record_json({**row._mapping, "data": values, "version": row.version + 1,
+                          "form_version": capp.version, "updated_at": now,
+                          "updated_by": actor.username})
+    if diff:
+        ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(rid), "updated", old, values,
+                                             actor, depth))
+    return result
+
+
+def delete_record(conn: Connection, ctx: Context, *, app: str, form: str,
+                  record_id: str | int, actor: Actor, expected_version: int | None = None,
+                  depth: int = 0) -> None:
+    """Soft delete: the record leaves lists, reports and rules; its history stays."""
+    capp = ctx.apps.current(conn, app)
+    cform = capp.form(form)
+    rid = parse_id(record_id)
+    row = _load(conn, app, form, rid, lock=True)
+    _check_version(row, expected_version)
+    now = ctx.clock.now()
+    changed = conn.execute(
+        update(records).where(records.c.id == rid, records.c.version == row.version)
+        .values(deleted_at=now, version=row.version + 1, updated_at=now,
+                updated_by=actor.username)).rowcount
+    if changed != 1:
+        raise _stale(row.version)
+    release_uniques(conn, app=app, form=form, cform=cform, record_id=rid)
+    _add_history(conn, record_id=rid, seq=row.version + 1, action="delete", actor=actor,
+                 at=now, diff={})
+    ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(rid), "deleted", dict(row.data),
+                                         None, actor, depth))
+
+
+def _check_version(row: Row[Any], expected: int | None) -> None:
+    if expected is not None and row.version != expected:
+        raise _stale(row.version)
+
+
+def _stale(current: int) -> StaleVersion:
+    return StaleVersion(f"记录已被他人修改（当前版本 {current}），请刷新后重试",
+                        f"The record was changed by someone else (now version {current}); "
+                        "reload and try again")
+
+
+def _add_history(conn: Connection, *, record_id: int, seq: int, action: str, actor: Actor,
+                 at: datetime, diff: dict[str, Any]) -> None:
+    prev = history.GENESIS if seq == 1 else conn.execute(
+        select(record_history.c.hash).where(record_history.c.record_id == record_id,
+                                            record_history.c.seq == seq - 1)).scalar_one()
+    h = history.entry_hash(prev_hash=prev, record_id=record_id, seq=seq, action=action,
+                           actor=actor.username, at=at, diff=diff)
+    conn.execute(insert(record_history).values(
+        record_id=record_id, seq=seq, action=action, actor=actor.username, at=at, diff=diff,
+        prev_hash=prev, hash=h))
+
+
+def get_history(conn: Connection, ctx: Context, *, app: str, form: str,
+                record_id: str | int) -> dict[str, Any]:
+    """The record's history (also after a soft delete) and whether its chain verifies."""
+    ctx.apps.current(conn, app).form_spec(form)
+    rid = parse_id(record_id)
+    row = conn.execute(select(records.c.version).where(
+        records.c.id == rid, records.c.app == app, records.c.form == form)).first()
+    if row is None:
+        raise not_found("记录", "Record", record_id)
+    entries = conn.execute(select(record_history).where(record_history.c.record_id == rid)
+                           .order_by(record_history.c.seq)).all()
+    check = history.verify(rid, entries, row.version)
+    return {"record_id": str(rid), "entries": history.render(entries),
+            "verified": check.verified, "problem": check.problem, "at_seq": check.at_seq}
+
+
+__all__ = ["ValidationFailed", "create", "delete_record", "get", "get_history", "record_json",
+           "update_record"]

@@ -1,0 +1,1 @@
+"""The generic record store: tables, engine set-up, migrations."""

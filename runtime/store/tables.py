@@ -1,0 +1,221 @@
+"""The platform's own tables, as SQLAlchemy Core.
+
+Core rather than the ORM: the record store is one generic table written and read in
+bulk, and every query over it is built from expressions and report specs, so an object
+layer would only add a cost per row (see bench/store_write.py). Alembic migrations in
+`migrations/` create these tables; `metadata` here is what they are checked against.
+
+Conventions shared by every table:
+- instants are `DateTime(timezone=True)` in UTC;
+- record ids are integers in the database and strings in JSON (DESIGN §10);
+- `data` is JSON on SQLite and JSONB on PostgreSQL (`JSON_DOC`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (auto-increment);
+# BIGINT there would leave ids NULL.
+BIG_ID = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
+UTC_TS = DateTime(timezone=True)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", JSON_DOC, nullable=False),
+    Column("current_version", Integer, nullable=True),  # published version number
+    Column("installed_at", UTC_TS, nullable=False),
+    Column("updated_at", UTC_TS, nullable=False),
+)
+
+# One row per published version: the whole bundle as it was, immutable.
+app_versions = Table(
+    "app_versions",
+    metadata,
+    Column("app", String(64), ForeignKey("apps.key"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("semver", String(32), nullable=False),
+    Column("bundle", JSON_DOC, nullable=False),
+    Column("published_at", UTC_TS, nullable=False),
+    Column("published_by", String(64), nullable=False),
+)
+
+# Draft definitions: what the designer edits before publishing.
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("app", String(64), ForeignKey("apps.key"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("definition", JSON_DOC, nullable=False),
+    Column("updated_at", UTC_TS, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("form", String(64), nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("data", JSON_DOC, nullable=False),
+    # Optimistic lock, and the number of history entries the record must have: every
+    # write (create, update, delete, restore) adds one entry and one version.
+    Column("version", Integer, nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("department", String(64), nullable=True),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", UTC_TS, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("deleted_at", UTC_TS, nullable=True),
+)
+Index("ix_records_app_form_id", records.c.app, records.c.form, records.c.id)
+
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("record_id", BigInteger, nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(16), nullable=False),  # create | update | delete | restore
+    Column("actor", String(64), nullable=False),
+    Column("at", UTC_TS, nullable=False),
+    Column("diff", JSON_DOC, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("record_id", "seq", name="uq_record_history_record_seq"),
+)
+
+# A unique field's value, claimed by the record holding it. The primary key makes the
+# database refuse a second claim, also between concurrent transactions.
+unique_values = Table(
+    "unique_values",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("form", String(64), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("record_id", BigInteger, nullable=False, index=True),
+)
+
+# Auto-number counters, one row per (app, form, field, period).
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("form", String(64), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("roles", JSON_DOC, nullable=False),
+    Column("department", String(64), nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTC_TS, nullable=False),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", JSON_DOC, nullable=False),
+    Column("parent", String(64), nullable=True),
+    Column("head", String(64), nullable=True),
+)
+
+# API tokens: only a SHA-256 of the token is kept, never the token itself.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("expires_at", UTC_TS, nullable=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON_DOC, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=5),
+    Column("run_at", UTC_TS, nullable=False),
+    Column("locked_by", String(64), nullable=True),
+    Column("locked_until", UTC_TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("finished_at", UTC_TS, nullable=True),
+    Column("dedupe_key", String(256), nullable=True, unique=True),
+)
+Index("ix_jobs_status_run_at", jobs.c.status, jobs.c.run_at)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("app", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+__all__ = [
+    "BIG_ID",
+    "JSON_DOC",
+    "app_versions",
+    "apps",
+    "departments",
+    "drafts",
+    "files",
+    "jobs",
+    "metadata",
+    "record_history",
+    "records",
+    "sequences",
+    "tokens",
+    "unique_values",
+    "users",
+]
