@@ -227,7 +227,8 @@ def parse_files(files: Mapping[str, Any]) -> Bundle:
 def parse_definition(kind: str, rel: str, value: Any) -> BaseModel:
     """Parse one definition (a draft being saved); raises BundleInvalid."""
     problems: list[Problem] = []
-    spec = _parse(rel, value, spec_class(kind) if kind != "app" else AppSpec, problems)
+    spec: BaseModel | None = _parse(rel, value, spec_class(kind) if kind != "app" else AppSpec,
+                                    problems)
     if spec is None:
         raise BundleInvalid(problems)
     return spec

@@ -28,5 +28,6 @@ SINGULAR = {"forms": "form", "flows": "flow", "rules": "rule", "reports": "repor
 def spec_class(kind: str) -> type[BaseModel]:
     module, name = KINDS[kind]
     cls = getattr(importlib.import_module(module), name)
-    assert isinstance(cls, type) and issubclass(cls, BaseModel)
+    if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+        raise TypeError(f"{module}.{name} is not a pydantic model")
     return cls

@@ -23,8 +23,7 @@ from runtime.store.tables import apps
 Echo = Callable[[str], None]
 
 
-def bootstrap(ctx: Context, *, template: Path | None = None, demo_data: int = 0,
-              echo: Echo = print) -> None:
+def bootstrap(ctx: Context, *, template: Path | None = None, echo: Echo = print) -> None:
     upgrade(ctx.engine)
     with ctx.engine.begin() as conn:
         generated = ensure_admin(conn, password=ctx.settings.admin_password,
@@ -36,13 +35,13 @@ def bootstrap(ctx: Context, *, template: Path | None = None, demo_data: int = 0,
         with ctx.engine.connect() as conn:
             any_app = conn.execute(select(apps.c.key).limit(1)).first()
         if any_app is None:
-            install_bundle(ctx, template, demo_data=demo_data, echo=echo)
+            install_bundle(ctx, template, echo=echo)
 
 
-def install_bundle(ctx: Context, path: Path, *, demo_data: int = 0, if_absent: bool = False,
+def install_bundle(ctx: Context, path: Path, *, if_absent: bool = False,
                    echo: Echo = print) -> int | None:
-    """Install (or upgrade) a bundle, load its seed data on first install, and generate
-    demo data when asked. Returns the new version, or None when skipped."""
+    """Install (or upgrade) a bundle; its seed data is loaded on first install.
+    Returns the new version, or None when skipped."""
     upgrade(ctx.engine)
     try:
         bundle = load(path)
@@ -53,14 +52,6 @@ def install_bundle(ctx: Context, path: Path, *, demo_data: int = 0, if_absent: b
         if exists and if_absent:
             echo(f"{bundle.key} is installed already")
             return None
-        version = apps_service.install(conn, bundle, actor=SYSTEM, now=ctx.clock.now())
-        if not exists:
-            from runtime.records.seed import load_seed_data
-
-            load_seed_data(conn, ctx, bundle, actor=SYSTEM)
+        version = apps_service.install(conn, ctx, bundle, actor=SYSTEM)
     echo(f"installed {bundle.key} version {version}")
-    if demo_data:
-        from runtime.demo import generate_demo_data
-
-        generate_demo_data(ctx, bundle, customers=demo_data, echo=echo)
     return version

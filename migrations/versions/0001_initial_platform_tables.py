@@ -2,7 +2,7 @@
 sequences, users, departments, tokens, jobs, files.
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from alembic import op

@@ -63,15 +63,6 @@ def _mount(app: FastAPI) -> None:
     public.include_router(auth)
     app.include_router(public)
     private = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_actor)])
-    for router in (apps, records, *_optional_routers()):
+    for router in (apps, records):
         private.include_router(router)
     app.include_router(private)
-
-
-def _optional_routers() -> list[APIRouter]:
-    """Routers of engines that are wired as they land."""
-    routers: list[APIRouter] = []
-    from runtime.expr.api import router as expr
-
-    routers.append(expr)
-    return routers

@@ -63,7 +63,7 @@ async def install_app(request: Request, ctx: CtxDep, actor: ActorDep) -> Install
     except BundleInvalid as e:
         raise service.invalid(e.problems) from None
     with unit_of_work(ctx) as conn:
-        version = service.install(conn, bundle, actor=actor, now=ctx.clock.now())
+        version = service.install(conn, ctx, bundle, actor=actor)
     return Installed(key=bundle.key, version=version)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -51,6 +52,13 @@ class CompiledApp:
     @property
     def forms(self) -> Mapping[str, Any]:
         return self.bundle.of("forms")
+
+    @cached_property
+    def expr_forms(self) -> dict[str, Any]:
+        """Each form's fields as expression types (for aggregates over other forms)."""
+        from engines.form.compile import other_form_fields
+
+        return {key: other_form_fields(spec) for key, spec in self.forms.items()}
 
 
 class AppRegistry:

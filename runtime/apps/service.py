@@ -19,6 +19,7 @@ from builder.check import check_bundle
 from builder.kinds import KINDS
 from builder.problems import BundleInvalid, Problem
 from runtime.auth.models import Actor
+from runtime.context import Context
 from runtime.errors import Detail, ValidationFailed, not_found
 from runtime.store.indexes import ensure_indexes
 from runtime.store.tables import app_versions, apps, drafts
@@ -34,8 +35,10 @@ def invalid(problems: Iterable[Problem]) -> ValidationFailed:
                             code="invalid_definition", details=details)
 
 
-def install(conn: Connection, bundle: Bundle, *, actor: Actor, now: datetime) -> int:
-    """Install or upgrade an app from a bundle; returns the new version number."""
+def install(conn: Connection, ctx: Context, bundle: Bundle, *, actor: Actor) -> int:
+    """Install or upgrade an app from a bundle; returns the new version number. On the
+    first install, the bundle's seed records are written through the record service."""
+    now = ctx.clock.now()
     problems = check_bundle(bundle)
     if problems:
         raise invalid(problems)
@@ -56,7 +59,12 @@ def install(conn: Connection, bundle: Bundle, *, actor: Actor, now: datetime) ->
                      "definition": dict(bundle.data), "updated_at": now,
                      "updated_by": actor.username})
     conn.execute(insert(drafts), rows)
-    return publish(conn, bundle.key, actor=actor, now=now, checked=bundle)
+    version = publish(conn, bundle.key, actor=actor, now=now, checked=bundle)
+    if exists is None and bundle.data:
+        from runtime.records.seed import load_seed_data
+
+        load_seed_data(conn, ctx, bundle, actor=actor)
+    return version
 
 
 def draft_bundle(conn: Connection, app: str) -> Bundle:

@@ -21,7 +21,7 @@ class Credentials(BaseModel):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the scheme name, not a secret
 
 
 @router.post("/auth/token", response_model=TokenOut, responses=errors(401))

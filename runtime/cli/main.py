@@ -59,7 +59,6 @@ def serve(
     port: Annotated[int | None, typer.Option(envvar="LOOM_PORT")] = None,
     template: Annotated[Path | None, typer.Option(
         help="install this bundle on first start (when no app is installed)")] = None,
-    demo_data: Annotated[int, typer.Option(help="customers of demo data with --template")] = 0,
 ) -> None:
     """Migrate, create the first admin, and serve the API (and the UI when built)."""
     import uvicorn
@@ -70,7 +69,7 @@ def serve(
     settings = _settings(database_url)
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
     ctx = build_context(settings)
-    bootstrap(ctx, template=template, demo_data=demo_data, echo=typer.echo)
+    bootstrap(ctx, template=template, echo=typer.echo)
     typer.echo(f"Loom serving http://{settings.host}:{settings.port} "
                f"({settings.dialect})")
     uvicorn.run(create_app(settings, ctx=ctx), host=settings.host, port=settings.port,
@@ -100,7 +99,6 @@ def worker(database_url: DbOpt = None,
 def app_install(
     path: Path,
     database_url: DbOpt = None,
-    demo_data: Annotated[int, typer.Option("--demo-data", help="customers of demo data")] = 0,
     if_absent: Annotated[bool, typer.Option(help="do nothing when the app exists")] = False,
 ) -> None:
     """Install or upgrade an app from a bundle folder or zip."""
@@ -110,7 +108,7 @@ def app_install(
 
     ctx = build_context(_settings(database_url))
     try:
-        install_bundle(ctx, path, demo_data=demo_data, if_absent=if_absent, echo=typer.echo)
+        install_bundle(ctx, path, if_absent=if_absent, echo=typer.echo)
     except LoomError as e:
         typer.echo(e.message["en"], err=True)
         for d in e.details:

@@ -56,7 +56,8 @@ def enqueue(conn: Connection, *, kind: str, payload: Mapping[str, Any], now: dat
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    seconds = BASE_BACKOFF.total_seconds() * 2.0 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, MAX_BACKOFF.total_seconds()))
 
 
 def claim(engine: Engine, *, now: datetime, worker: str, limit: int = 10) -> list[Any]:
@@ -69,7 +70,7 @@ def claim(engine: Engine, *, now: datetime, worker: str, limit: int = 10) -> lis
             .order_by(jobs.c.run_at, jobs.c.id).limit(limit))
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        rows = conn.execute(stmt).all()
+        rows = list(conn.execute(stmt).all())
         for r in rows:
             conn.execute(update(jobs).where(jobs.c.id == r.id).values(
                 status="running", locked_by=worker, locked_until=now + LEASE,

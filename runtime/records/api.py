@@ -60,7 +60,7 @@ def create_record(app: str, form: str, ctx: CtxDep, actor: ActorDep, lang: LangD
 @router.get(BASE + "/records", response_model=RecordPage, responses=errors(400, 404))
 def list_records(
     app: str, form: str, ctx: CtxDep, actor: ActorDep, lang: LangDep,
-    filter: Annotated[str | None, Query(max_length=4000,  # noqa: A002 (public name)
+    filter: Annotated[str | None, Query(max_length=4000,
                                         description="an expression, e.g. amount > 1000")] = None,
     sort: Annotated[str | None, Query(max_length=500, description="-f1,f2")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -20,14 +20,12 @@ from runtime.store.tables import sequences
 
 def next_value(conn: Connection, *, app: str, form: str, field: str, period: str) -> int:
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(sequences).values(app=app, form=form, field=field, period=period,
-                                            value=1)
-    stmt = stmt.on_conflict_do_update(
+    upsert = dialect_insert(sequences).values(app=app, form=form, field=field, period=period,
+                                              value=1).on_conflict_do_update(
         index_elements=[sequences.c.app, sequences.c.form, sequences.c.field,
                         sequences.c.period],
-        set_={"value": sequences.c.value + 1},
-    ).returning(sequences.c.value)
-    return int(conn.execute(stmt).scalar_one())
+        set_={"value": sequences.c.value + 1})
+    return int(conn.execute(upsert.returning(sequences.c.value)).scalar_one())
 
 
 def assign_numbers(conn: Connection, *, app: str, form: str, cform: Any,
@@ -35,6 +33,6 @@ def assign_numbers(conn: Connection, *, app: str, form: str, cform: Any,
     """Fill every auto-number field of a new record."""
     local = now.astimezone(tz)
     for key, pattern, reset in forms.autonumber_fields(cform):
-        period = forms.period_key(reset, local)
+        period = forms.period(reset, local)
         n = next_value(conn, app=app, form=form, field=key, period=period)
         values[key] = forms.format_number(pattern, n, local)

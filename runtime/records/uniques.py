@@ -25,7 +25,7 @@ MAX_UNIQUE_LEN = 512
 
 
 def _as_key(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
+    if value is None or value in ("", []):
         return None
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text[:MAX_UNIQUE_LEN]

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Connection, Index
+from sqlalchemy.schema import CreateIndex
 
 from builder.bundle import Bundle
 from runtime.store.tables import records
-
-INDEXED_TYPES = {"relation", "user", "department"}
 
 
 def index_name(app: str, form: str, field: str) -> str:
@@ -23,16 +22,21 @@ def index_name(app: str, form: str, field: str) -> str:
 
 
 def ensure_indexes(conn: Connection, bundle: Bundle) -> list[str]:
-    from runtime.expr.columns import field_column
+    from runtime.apps.registry import CompiledApp
+    from runtime.expr.sql_context import RecordsSqlContext
 
+    capp = CompiledApp(bundle.key, 0, bundle)
     created = []
-    for form_key, form in bundle.of("forms").items():
-        for f in getattr(form, "fields", []):
-            if not (getattr(f, "indexed", False) or getattr(f, "unique", False)
-                    or f.type in INDEXED_TYPES):
+    for form_key in bundle.of("forms"):
+        cform = capp.form(form_key)
+        sctx = RecordsSqlContext(dialect=conn.dialect.name, app=bundle.key, form=form_key)
+        for key in cform.indexed_fields:
+            field = cform.scope.field_of(key)
+            if field is None:
                 continue
-            name = index_name(bundle.key, form_key, f.key)
-            expr = field_column(records, f.key, f.type)
-            Index(name, records.c.app, records.c.form, expr).create(conn, checkfirst=True)
+            name = index_name(bundle.key, form_key, key)
+            expr = sctx.field(key, field.type)
+            ix = Index(name, records.c.app, records.c.form, expr)
+            conn.execute(CreateIndex(ix, if_not_exists=True))
             created.append(name)
     return created
