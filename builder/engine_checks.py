@@ -1,14 +1,66 @@
 """Each engine's compile step, run over a bundle, its errors as located Problems.
 
-Filled in as the engines land: the form engine (fields, expressions, formula cycles),
-flow (graph), rule (conditions, cycles between rules) and report (fields, measures).
+Forms first (expressions, formula cycles, settings), then flows (graph, conditions),
+rules (conditions, fields, cycles between rules) and reports (fields, measures). The
+builder only adapts each engine's own issues to `Problem`; the checking lives with the
+engines, so the API, the CLI and the designer refuse exactly the same definitions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from builder.bundle import Bundle
 from builder.problems import Problem
 
-ENGINE_CHECKS: list[Callable[[Bundle], Iterator[Problem]]] = []
+
+def _forms(bundle: Bundle) -> dict[str, Any]:
+    return dict(bundle.of("forms"))
+
+
+def check_forms(bundle: Bundle) -> Iterator[Problem]:
+    from engines.form.compile import check_form
+
+    forms = _forms(bundle)
+    for key, spec in forms.items():
+        for issue in check_form(cast(Any, spec), forms=forms):
+            yield Problem(f"forms/{key}.json", issue.path, issue.code, dict(issue.message))
+
+
+def check_flows(bundle: Bundle) -> Iterator[Problem]:
+    from engines.flow.compile import validate_flow
+    from engines.flow.conditions import expr_conditions
+    from engines.form.compile import compile_form
+    from engines.form.issues import FormDefinitionError
+
+    forms = _forms(bundle)
+    for key, spec in bundle.of("flows").items():
+        form = forms.get(getattr(spec, "form", ""))
+        if form is None:
+            continue  # reported by the cross-reference check
+        try:
+            scope = compile_form(form, forms=forms).scope
+        except FormDefinitionError:
+            continue  # the form's own problems are reported by check_forms
+        for issue in validate_flow(cast(Any, spec), expr_conditions(scope)):
+            path = issue.path or (f"nodes[{issue.node}]" if issue.node else "")
+            yield Problem(f"flows/{key}.json", path, issue.code, dict(issue.message))
+
+
+def check_rules(bundle: Bundle) -> Iterator[Problem]:
+    from engines.rule.compile import compile_rules
+    from engines.rule.problems import RuleInvalidError
+
+    rules = list(bundle.of("rules").values())
+    if not rules:
+        return
+    try:
+        compile_rules(cast(Any, rules), _forms(bundle), flows=set(bundle.of("flows")))
+    except RuleInvalidError as err:
+        for p in err.problems:
+            yield Problem(p.file, p.path, p.code, dict(p.message))
+
+
+ENGINE_CHECKS: list[Callable[[Bundle], Iterator[Problem]]] = [
+    check_forms, check_flows, check_rules]
