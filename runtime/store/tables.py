@@ -97,6 +97,9 @@ records = Table(
     Column("updated_at", UTC_TS, nullable=False),
     Column("updated_by", String(64), nullable=False),
     Column("deleted_at", UTC_TS, nullable=True),
+    # Tags and flags that rules put on a record, outside its form's fields:
+    # {"tags": [...], "flags": {"high_risk": {"color": ..., "note": {...}}}}
+    Column("marks", JSON_DOC, nullable=True),
 )
 Index("ix_records_app_form_id", records.c.app, records.c.form, records.c.id)
 
@@ -202,6 +205,113 @@ files = Table(
     Column("created_by", String(64), nullable=False),
 )
 
+# The task centre: to-dos from rules and approval/handle tasks from flows, one inbox.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # todo | approval | handle | cc
+    Column("title", JSON_DOC, nullable=False),  # {"zh", "en"}
+    Column("assignee", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # open | done | cancelled
+    Column("form", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("flow_instance_id", BigInteger, nullable=True, index=True),
+    Column("node_id", String(64), nullable=True),
+    Column("engine_task_id", String(128), nullable=True),  # the flow engine's own id
+    Column("due_at", UTC_TS, nullable=True),
+    Column("data", JSON_DOC, nullable=False),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("completed_at", UTC_TS, nullable=True),
+    Column("completed_by", String(64), nullable=True),
+    Column("outcome", String(32), nullable=True),  # approve | reject | done | …
+    Column("read_at", UTC_TS, nullable=True),  # carbon copies: read status
+    Column("version", Integer, nullable=False, default=1),
+)
+Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
+
+# The in-app inbox channel: one row per message per user.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("app", String(64), nullable=True),
+    Column("subject", JSON_DOC, nullable=True),
+    Column("message", JSON_DOC, nullable=False),
+    Column("form", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("read_at", UTC_TS, nullable=True),
+    Column("dedupe_key", String(256), nullable=True),
+    UniqueConstraint("username", "dedupe_key", name="uq_notifications_user_key"),
+)
+Index("ix_notifications_user_read", notifications.c.username, notifications.c.read_at)
+
+# A scheduled or date-relative rule fires once per (rule, subject, episode): the
+# primary key is claimed atomically in the firing transaction, so a repeated tick, two
+# schedulers at once or a restart mid-tick fire nothing twice.
+rule_claims = Table(
+    "rule_claims",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("subject", String(64), primary_key=True),  # record id or "*"
+    Column("episode", String(128), primary_key=True),
+    Column("claimed_at", UTC_TS, nullable=False),
+)
+
+# Where each schedule got to: the next tick looks at (since, now].
+rule_schedules = Table(
+    "rule_schedules",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("since", UTC_TS, nullable=False),
+)
+
+# The run log: every firing, with what it did and how it went.
+rule_runs = Table(
+    "rule_runs",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("form", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("trigger", String(32), nullable=False),
+    Column("effects", JSON_DOC, nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok | error | skipped
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("at", UTC_TS, nullable=False),
+)
+Index("ix_rule_runs_app_rule_at", rule_runs.c.app, rule_runs.c.rule, rule_runs.c.at)
+Index("ix_rule_runs_record", rule_runs.c.record_id)
+
+# Flow instances: the engine's serialised state plus what lists and joins need.
+flow_instances = Table(
+    "flow_instances",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("app_version", Integer, nullable=False),  # the flow version stays bound
+    Column("form", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True, index=True),
+    Column("status", String(16), nullable=False),  # running | done | rejected | withdrawn
+    Column("state", JSON_DOC, nullable=False),
+    Column("version", Integer, nullable=False),  # optimistic lock on the state
+    Column("started_by", String(64), nullable=False),
+    Column("started_at", UTC_TS, nullable=False),
+    Column("updated_at", UTC_TS, nullable=False),
+    Column("finished_at", UTC_TS, nullable=True),
+)
+Index("ix_flow_instances_app_flow_status", flow_instances.c.app, flow_instances.c.flow,
+      flow_instances.c.status)
+
 __all__ = [
     "BIG_ID",
     "JSON_DOC",
@@ -210,11 +320,17 @@ __all__ = [
     "departments",
     "drafts",
     "files",
+    "flow_instances",
     "jobs",
     "metadata",
+    "notifications",
     "record_history",
     "records",
+    "rule_claims",
+    "rule_runs",
+    "rule_schedules",
     "sequences",
+    "tasks",
     "tokens",
     "unique_values",
     "users",
