@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from builder.bundle import Bundle, from_json
 from runtime.errors import not_found
 from runtime.store.tables import app_versions, apps
+
+_CURRENT = select(apps.c.current_version).where(apps.c.key == bindparam("key"))
+_MEMO = "loom.app_versions"
+_MEMO_TXN = "loom.app_versions.txn"
 
 
 @dataclass
@@ -68,10 +72,30 @@ class AppRegistry:
         self._max = max_entries
 
     def current(self, conn: Connection, app: str) -> CompiledApp:
-        row = conn.execute(select(apps.c.current_version).where(apps.c.key == app)).first()
-        if row is None or row.current_version is None:
-            raise not_found("应用", "App", app)
-        return self.at(conn, app, int(row.current_version))
+        """The app's published version as of this transaction (looked up once per
+        transaction: a batch of writes pays for one lookup)."""
+        txn = conn.get_transaction()
+        memo: dict[str, int] | None = conn.info.get(_MEMO) if txn is not None else None
+        if memo is not None and conn.info.get(_MEMO_TXN) is not txn:
+            memo = None
+        version = memo.get(app) if memo is not None else None
+        if version is None:
+            row = conn.execute(_CURRENT, {"key": app}).first()
+            if row is None or row.current_version is None:
+                raise not_found("应用", "App", app)
+            version = int(row.current_version)
+            if txn is not None:
+                if memo is None:
+                    memo = conn.info[_MEMO] = {}
+                    conn.info[_MEMO_TXN] = txn
+                memo[app] = version
+        return self.at(conn, app, version)
+
+    @staticmethod
+    def forget(conn: Connection) -> None:
+        """Drop this transaction's memo (after a publish in the same transaction)."""
+        conn.info.pop(_MEMO, None)
+        conn.info.pop(_MEMO_TXN, None)
 
     def at(self, conn: Connection, app: str, version: int) -> CompiledApp:
         hit = self._cache.get((app, version))

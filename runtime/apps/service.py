@@ -18,6 +18,7 @@ from builder.bundle import Bundle, parse_definition, parse_files
 from builder.check import check_bundle
 from builder.kinds import KINDS
 from builder.problems import BundleInvalid, Problem
+from runtime.apps.registry import AppRegistry
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import Detail, ValidationFailed, not_found
@@ -100,6 +101,7 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
         published_at=now, published_by=actor.username))
     conn.execute(update(apps).where(apps.c.key == app).values(
         current_version=number, name=bundle.raw_app["name"], updated_at=now))
+    AppRegistry.forget(conn)
     ensure_indexes(conn, bundle)
     return number
 

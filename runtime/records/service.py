@@ -7,7 +7,7 @@ connection of a transaction owned by the caller and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +16,19 @@ from sqlalchemy.engine import Row
 
 from runtime.auth.models import Actor
 from runtime.context import Context
-from runtime.errors import BadRequest, StaleVersion, ValidationFailed, not_found
+from runtime.errors import BadRequest, Detail, StaleVersion, ValidationFailed, not_found
 from runtime.forms import adapter as forms
 from runtime.hooks import WriteEvent
 from runtime.records import history
 from runtime.records.numbering import assign_numbers
 from runtime.records.uniques import claim_uniques, release_uniques
 from runtime.store.tables import record_history, records
+
+# Built once: executing a prepared Core statement with parameters skips statement
+# construction and cache-key work on every write (see bench/store_write.py).
+_INSERT_RECORD = insert(records).returning(records.c.id)
+_INSERT_RECORDS = insert(records).returning(records.c.id, sort_by_parameter_order=True)
+_INSERT_HISTORY = insert(record_history)
 
 
 def record_json(row: Row[Any] | Mapping[str, Any]) -> dict[str, Any]:
@@ -54,30 +60,67 @@ def parse_id(record_id: str | int) -> int:
 
 def create(conn: Connection, ctx: Context, *, app: str, form: str, data: Any, actor: Actor,
            lang: str = "zh", owner: str | None = None, depth: int = 0) -> dict[str, Any]:
+    return create_many(conn, ctx, app=app, form=form, rows=[data], actor=actor, lang=lang,
+                       owner=owner, depth=depth)[0]
+
+
+def create_many(conn: Connection, ctx: Context, *, app: str, form: str,
+                rows: Sequence[Any], actor: Actor, lang: str = "zh", owner: str | None = None,
+                depth: int = 0) -> list[dict[str, Any]]:
+    """Create records all or nothing: every row is processed first (every error of
+    every row reported, paths prefixed by the row's index when there are several),
+    then the records and their history are written with one multi-row statement each.
+    Imports and demo data use it; `create` is its one-row case."""
     capp = ctx.apps.current(conn, app)
     cform = capp.form(form)
-    if not isinstance(data, dict):
-        raise BadRequest("记录数据必须是 JSON 对象", "Record data must be a JSON object",
-                         code="bad_data")
     now = ctx.clock.now()
-    values = forms.process(conn, ctx, capp, cform, data, old=None, actor=actor, lang=lang)
-    assign_numbers(conn, app=app, form=form, cform=cform, values=values, now=now, tz=ctx.tz)
-    row = {
-        "app": app, "form": form, "form_version": capp.version, "data": values, "version": 1,
-        "owner": owner or actor.username, "department": actor.department,
-        "created_at": now, "created_by": actor.username, "updated_at": now,
-        "updated_by": actor.username, "deleted_at": None,
-    }
-    record_id = int(conn.execute(insert(records).values(row).returning(records.c.id))
-                    .scalar_one())
-    row["id"] = record_id
-    claim_uniques(conn, app=app, form=form, cform=cform, record_id=record_id, old=None,
-                  new=values, lang=lang)
-    _add_history(conn, record_id=record_id, seq=1, action="create", actor=actor, at=now,
-                 diff=history.diff_of(None, values))
-    ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(record_id), "created", None, values,
-                                         actor, depth))
-    return record_json(row)
+    processed: list[dict[str, Any]] = []
+    problems: list[Detail] = []
+    for i, data in enumerate(rows):
+        prefix = f"[{i}]" if len(rows) > 1 else ""
+        if not isinstance(data, dict):
+            problems.append(Detail(prefix or None, "bad_data", {
+                "zh": "记录数据必须是 JSON 对象", "en": "Record data must be a JSON object"}))
+            continue
+        try:
+            processed.append(forms.process(conn, ctx, capp, cform, data, old=None,
+                                           actor=actor, lang=lang))
+        except ValidationFailed as err:
+            problems.extend(Detail(f"{prefix}.{d.field}" if prefix and d.field else
+                                   (prefix or d.field), d.code, d.message)
+                            for d in err.details)
+    if problems:
+        if len(rows) == 1 and problems[0].code == "bad_data":
+            raise BadRequest("记录数据必须是 JSON 对象", "Record data must be a JSON object",
+                             code="bad_data")
+        raise ValidationFailed("提交的数据有误", "The submission has errors", details=problems)
+    new_rows: list[dict[str, Any]] = []
+    for values in processed:
+        assign_numbers(conn, app=app, form=form, cform=cform, values=values, now=now,
+                       tz=ctx.tz)
+        new_rows.append({
+            "app": app, "form": form, "form_version": capp.version, "data": values,
+            "version": 1, "owner": owner or actor.username, "department": actor.department,
+            "created_at": now, "created_by": actor.username, "updated_at": now,
+            "updated_by": actor.username, "deleted_at": None,
+        })
+    if len(new_rows) == 1:
+        ids = [int(conn.execute(_INSERT_RECORD, new_rows[0]).scalar_one())]
+    else:
+        ids = [int(i) for i in conn.execute(_INSERT_RECORDS, new_rows).scalars()]
+    entries = []
+    for record_id, row in zip(ids, new_rows, strict=True):
+        row["id"] = record_id
+        claim_uniques(conn, app=app, form=form, cform=cform, record_id=record_id, old=None,
+                      new=row["data"], lang=lang)
+        entries.append(_history_row(record_id=record_id, seq=1, action="create",
+                                    actor=actor, at=now, prev=history.GENESIS,
+                                    diff=history.diff_of(None, row["data"])))
+    conn.execute(_INSERT_HISTORY, entries)
+    for record_id, row in zip(ids, new_rows, strict=True):
+        ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(record_id), "created", None,
+                                             row["data"], actor, depth))
+    return [record_json(row) for row in new_rows]
 
 
 def _load(conn: Connection, app: str, form: str, record_id: int, *,
@@ -169,16 +212,21 @@ def _stale(current: int) -> StaleVersion:
                         "reload and try again")
 
 
+def _history_row(*, record_id: int, seq: int, action: str, actor: Actor, at: datetime,
+                 prev: str, diff: dict[str, Any]) -> dict[str, Any]:
+    h = history.entry_hash(prev_hash=prev, record_id=record_id, seq=seq, action=action,
+                           actor=actor.username, at=at, diff=diff)
+    return {"record_id": record_id, "seq": seq, "action": action, "actor": actor.username,
+            "at": at, "diff": diff, "prev_hash": prev, "hash": h}
+
+
 def _add_history(conn: Connection, *, record_id: int, seq: int, action: str, actor: Actor,
                  at: datetime, diff: dict[str, Any]) -> None:
     prev = history.GENESIS if seq == 1 else conn.execute(
         select(record_history.c.hash).where(record_history.c.record_id == record_id,
                                             record_history.c.seq == seq - 1)).scalar_one()
-    h = history.entry_hash(prev_hash=prev, record_id=record_id, seq=seq, action=action,
-                           actor=actor.username, at=at, diff=diff)
-    conn.execute(insert(record_history).values(
-        record_id=record_id, seq=seq, action=action, actor=actor.username, at=at, diff=diff,
-        prev_hash=prev, hash=h))
+    conn.execute(_INSERT_HISTORY, _history_row(record_id=record_id, seq=seq, action=action,
+                                               actor=actor, at=at, prev=prev, diff=diff))
 
 
 def get_history(conn: Connection, ctx: Context, *, app: str, form: str,
@@ -197,5 +245,5 @@ def get_history(conn: Connection, ctx: Context, *, app: str, form: str,
             "verified": check.verified, "problem": check.problem, "at_seq": check.at_seq}
 
 
-__all__ = ["ValidationFailed", "create", "delete_record", "get", "get_history", "record_json",
-           "update_record"]
+__all__ = ["ValidationFailed", "create", "create_many", "delete_record", "get", "get_history",
+           "record_json", "update_record"]

@@ -125,3 +125,31 @@ def test_autonumbers_never_repeat(installed: Context) -> None:
     codes = _run(THREADS, create)
     assert all(isinstance(c, str) for c in codes), codes
     assert len(set(codes)) == THREADS
+
+
+def test_create_many_is_all_or_nothing_and_reports_every_row(installed: Context) -> None:
+    from sqlalchemy import func, select
+
+    from runtime.errors import ValidationFailed
+    from runtime.store.tables import records
+
+    ctx = installed
+    rows: list[Any] = [{"name": "甲公司"}, {"name": ""}, {"name": "丙公司", "score": 500}, "x"]
+    with pytest.raises(ValidationFailed) as err, ctx.engine.begin() as conn:
+        service.create_many(conn, ctx, app="crm_lite", form="customer", rows=rows,
+                            actor=SYSTEM)
+    fields = {d.field for d in err.value.details}
+    assert {"[1].name", "[2].score", "[3]"} <= fields
+    with ctx.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(records).where(
+            records.c.form == "customer")).scalar_one()
+    assert count == 1  # only the seed customer
+    with ctx.engine.begin() as conn:
+        made = service.create_many(conn, ctx, app="crm_lite", form="customer", actor=SYSTEM,
+                                   rows=[{"name": f"批量{i}"} for i in range(5)])
+    assert [m["data"]["name"] for m in made] == [f"批量{i}" for i in range(5)]
+    assert len({m["data"]["code"] for m in made}) == 5
+    with ctx.engine.connect() as conn:
+        for m in made:
+            assert service.get_history(conn, ctx, app="crm_lite", form="customer",
+                                       record_id=m["id"])["verified"]
