@@ -27,6 +27,9 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
     settings = settings or (ctx.settings if ctx else Settings.from_env())
     context = ctx or build_context(settings)
+    from runtime.rules import install_rule_hooks
+
+    install_rule_hooks(context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,23 +49,36 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
                               "interpreted by four engines over one record store.")
     app.state.ctx = context
     install_error_handlers(app)
+    _wire_expressions(app, context)
     app.add_middleware(BodyLimit, limit=settings.body_limit,
                        upload_limit=settings.upload_limit)
     _mount(app)
     return app
 
 
+def _wire_expressions(app: FastAPI, ctx: Context) -> None:
+    from runtime.expr import api as expr_api
+    from runtime.expr.wiring import expr_env, scope_resolver
+
+    resolver = scope_resolver(ctx)
+    app.dependency_overrides[expr_api.get_scope_resolver] = lambda: resolver
+    app.dependency_overrides[expr_api.get_expr_env] = lambda: expr_env(ctx)
+
+
 def _mount(app: FastAPI) -> None:
     from runtime.api.health import router as health
     from runtime.apps.api import router as apps
     from runtime.auth.api import router as auth
+    from runtime.expr.api import router as expr
+    from runtime.notifications.api import router as notifications
     from runtime.records.api import router as records
+    from runtime.rules.api import router as rules
 
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(health)
     public.include_router(auth)
     app.include_router(public)
     private = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_actor)])
-    for router in (apps, records):
+    for router in (apps, records, expr, rules, notifications):
         private.include_router(router)
     app.include_router(private)

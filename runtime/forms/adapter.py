@@ -17,14 +17,8 @@ from runtime.apps.registry import CompiledApp
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import Detail, ValidationFailed
-from runtime.forms.env import StoreEnv
+from runtime.forms.env import env_for
 from runtime.forms.sources import StoreRecords
-
-
-def env_for(conn: Connection, ctx: Context, capp: CompiledApp, actor: Actor | None
-            ) -> StoreEnv:
-    return StoreEnv(conn, app=capp.key, now=ctx.clock.now(), tz=ctx.tz, actor=actor,
-                    forms=capp.expr_forms)
 
 
 def process(conn: Connection, ctx: Context, capp: CompiledApp, cform: CompiledForm,

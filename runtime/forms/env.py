@@ -1,19 +1,21 @@
-"""The expression environment of a write or a query: the store's clock, the caller,
-the deployment's time zone, and aggregates over other records computed in SQL."""
+"""The expression environment of a write: the store's clock, the caller, the
+deployment's time zone, and aggregates over other records computed in SQL
+(`runtime.expr.env.SqlEnv`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from engines.expr import Compiled, T, UserInfo
+from engines.expr import UserInfo
+from runtime.apps.registry import CompiledApp
 from runtime.auth.models import Actor
-from runtime.expr.sql_context import RecordsSqlContext
+from runtime.context import Context
+from runtime.expr.env import SqlEnv
 
 
 def user_info(actor: Actor | None) -> UserInfo | None:
@@ -23,45 +25,14 @@ def user_info(actor: Actor | None) -> UserInfo | None:
                     roles=tuple(actor.roles))
 
 
-class StoreEnv:
-    """An `engines.expr.Env` over one open connection."""
+def env_for(conn: Connection, ctx: Context, capp: CompiledApp, actor: Actor | None) -> SqlEnv:
+    return SqlEnv(conn, app=capp.key, now=ctx.clock.now(), forms=capp.expr_forms, tz=ctx.tz,
+                  user=user_info(actor))
+
+
+class StoreEnv(SqlEnv):
+    """`SqlEnv` built from an `Actor` (the name other runtime modules use)."""
 
     def __init__(self, conn: Connection, *, app: str, now: datetime, tz: ZoneInfo,
-                 actor: Actor | None, forms: Mapping[str, Any] | None = None,
-                 holidays: frozenset[date] = frozenset()) -> None:
-        self.conn = conn
-        self.app = app
-        self._now = now
-        self._tz = tz
-        self._user = user_info(actor)
-        self._holidays = holidays
-        self.forms = forms or {}
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return self._tz
-
-    @property
-    def user(self) -> UserInfo | None:
-        return self._user
-
-    @property
-    def holidays(self) -> frozenset[date]:
-        return self._holidays
-
-    def now(self) -> datetime:
-        return self._now
-
-    def aggregate(self, func: str, form: str, condition: Compiled, value: Compiled | None,
-                  record: Mapping[str, Any]) -> Any:
-        """One scalar query: the aggregate's condition with `record.x` bound."""
-        ctx = RecordsSqlContext(dialect=self.conn.dialect.name, app=self.app, form=form,
-                                forms=self.forms, now=self._now, tz=self._tz,
-                                user=self._user, holidays=self._holidays,
-                                outer_values=record)
-        measure = ctx.aggregate(func, form, condition.to_sql,
-                                value.to_sql if value is not None else None)
-        result = self.conn.execute(select(measure)).scalar()
-        if result is not None and value is not None and value.type is T.MONEY:
-            return Decimal(str(result))  # SQLite sums money as REAL
-        return result
+                 actor: Actor | None, forms: Mapping[str, Any] | None = None) -> None:
+        super().__init__(conn, app=app, now=now, forms=forms, tz=tz, user=user_info(actor))

@@ -10,12 +10,12 @@ from sqlalchemy import Connection, select
 
 from engines.expr import Compiled
 from runtime.expr.sql_context import RecordsSqlContext
-from runtime.forms.env import StoreEnv
+from runtime.expr.env import SqlEnv
 from runtime.store.tables import records
 
 
 class StoreRecords:
-    def __init__(self, conn: Connection, env: StoreEnv) -> None:
+    def __init__(self, conn: Connection, env: SqlEnv) -> None:
         self.conn = conn
         self.env = env
 
