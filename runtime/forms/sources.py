@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from engines.expr import Compiled
-from runtime.expr.sql_context import RecordsSqlContext
 from runtime.expr.env import SqlEnv
+from runtime.expr.sql_context import RecordsSqlContext
 from runtime.store.tables import records
 
 
