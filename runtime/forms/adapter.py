@@ -23,11 +23,13 @@ from runtime.forms.sources import StoreRecords
 
 def process(conn: Connection, ctx: Context, capp: CompiledApp, cform: CompiledForm,
             data: dict[str, Any], *, old: dict[str, Any] | None, actor: Actor,
-            lang: str) -> dict[str, Any]:
-    """Normalise, compute and validate; the stored data, or every error at once."""
+            lang: str, system: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Normalise, compute and validate; the stored data, or every error at once.
+    `system` holds the record's system values (id, owner, created_at, …) for
+    expressions that read them."""
     env = env_for(conn, ctx, capp, actor)
     result = cform.process(data, env=env, old=old, lang="en" if lang == "en" else "zh",
-                           source=StoreRecords(conn, env))
+                           source=StoreRecords(conn, env), system=system)
     if not result.ok:
         details = [Detail(i.field, i.code, dict(i.message)) for i in result.issues]
         raise ValidationFailed("提交的数据有误", "The submission has errors", details=details)

@@ -76,6 +76,9 @@ def create_many(conn: Connection, ctx: Context, *, app: str, form: str,
     now = ctx.clock.now()
     processed: list[dict[str, Any]] = []
     problems: list[Detail] = []
+    system = {"owner": owner or actor.username, "department": actor.department,
+              "created_at": now, "created_by": actor.username, "updated_at": now,
+              "updated_by": actor.username, "version": 1}
     for i, data in enumerate(rows):
         prefix = f"[{i}]" if len(rows) > 1 else ""
         if not isinstance(data, dict):
@@ -84,7 +87,7 @@ def create_many(conn: Connection, ctx: Context, *, app: str, form: str,
             continue
         try:
             processed.append(forms.process(conn, ctx, capp, cform, data, old=None,
-                                           actor=actor, lang=lang))
+                                           actor=actor, lang=lang, system=system))
         except ValidationFailed as err:
             problems.extend(Detail(f"{prefix}.{d.field}" if prefix and d.field else
                                    (prefix or d.field), d.code, d.message)
@@ -155,8 +158,11 @@ def update_record(conn: Connection, ctx: Context, *, app: str, form: str,
     row = _load(conn, app, form, rid, lock=True)
     _check_version(row, expected_version)
     old = dict(row.data)
+    system = {k: v for k, v in record_json(row).items()
+              if k in ("id", "owner", "department", "created_at", "created_by", "version")}
+    system.update(updated_at=ctx.clock.now(), updated_by=actor.username)
     values = forms.process(conn, ctx, capp, cform, {**old, **patch}, old=old, actor=actor,
-                           lang=lang)
+                           lang=lang, system=system)
     diff = history.diff_of(old, values)
     now = ctx.clock.now()
     claim_uniques(conn, app=app, form=form, cform=cform, record_id=rid, old=old, new=values,
