@@ -1,0 +1,167 @@
+"""SQLAlchemy Core pieces for reading record fields and bucketing dates.
+
+Fields live in the JSON document `records.data` (money as decimal strings, dates
+"YYYY-MM-DD", datetimes "YYYY-MM-DDTHH:MM:SSZ"); system fields are real columns.
+Date buckets are computed in the deployment's time zone on both dialects:
+PostgreSQL converts with `AT TIME ZONE`; SQLite has no zone database, so the zone's
+UTC offset is applied as a `'+N minutes'` modifier (exact for zones without daylight
+saving, such as the default Asia/Shanghai; for zones with DST the standard offset
+is used — documented limitation of the embedded database).
+
+Bucket labels are the same strings on both dialects: day `2026-01-31`, week the
+Monday that starts the ISO week `2026-01-26`, month `2026-01`, quarter `2026-Q1`,
+year `2026`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    cast,
+    func,
+    literal,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause
+
+from engines.report.fields import ResolvedField
+
+Dialect = Literal["sqlite", "postgresql"]
+MONEY_SQL = Numeric(38, 10)
+
+_PG_FORMAT = {"day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY",
+              "quarter": 'YYYY-"Q"Q'}
+_SQLITE_FORMAT = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+def inline(value: str) -> ColumnElement[Any]:
+    """A constant of the definition (a JSON key, a format) written into the SQL text
+    rather than bound: PostgreSQL then sees the same expression in SELECT and GROUP
+    BY, and can match expression indexes such as `(data ->> 'region')`. Only
+    definition constants go through here, never a viewer's value."""
+    return literal(value, String, literal_execute=True)
+
+
+def json_path(key: str) -> str:
+    """SQLite's JSON path of a top-level key (keys are ASCII identifiers)."""
+    return f'$."{key}"'
+
+
+def field_column(table: FromClause | Table, field: ResolvedField,
+                 dialect: Dialect) -> ColumnElement[Any]:
+    """The SQL value of a field, typed by its kind (numbers compare as numbers).
+
+    The key is written into the SQL text (`data ->> 'region'`,
+    `json_extract(data, '$."region"')`), so an expression index on exactly that
+    expression serves the query."""
+    if field.system:
+        if field.key == "id":
+            return cast(table.c.id, String)
+        column: ColumnElement[Any] = table.c[field.key]
+        return column
+    if dialect == "sqlite":
+        return _sqlite_field(table, field)
+    doc = table.c.data[inline(field.key)]
+    kind = field.kind
+    if kind == "number":
+        return doc.as_float()  # type: ignore[no-any-return]
+    if kind == "integer":
+        return doc.as_integer()  # type: ignore[no-any-return]
+    if kind == "money":  # exact; no precision modifier (it costs a rounding per row)
+        return cast(doc.as_string(), Numeric())
+    if kind == "boolean":
+        return doc.as_boolean()  # type: ignore[no-any-return]
+    return doc.as_string()  # type: ignore[no-any-return]
+
+
+def _sqlite_field(table: FromClause | Table, field: ResolvedField) -> ColumnElement[Any]:
+    raw = func.json_extract(table.c.data, inline(json_path(field.key)))
+    kind = field.kind
+    if kind in ("number", "money"):  # money is REAL on SQLite (rounded when shown)
+        return cast(raw, Float)
+    if kind == "integer":
+        return cast(raw, Integer)
+    if kind == "boolean":
+        return type_coerce(raw, Boolean)
+    return type_coerce(raw, String)
+
+
+def relation_target_id(table: FromClause | Table, relation: str,
+                       dialect: Dialect) -> ColumnElement[Any]:
+    """A relation field's value (the related record's id as a string) as an integer,
+    to join on the related record's primary key; blank is NULL."""
+    text = field_column(table, ResolvedField(None, "", relation, "relation"), dialect)
+    return cast(func.nullif(text, ""), BigInteger)
+
+
+def utc_offset_minutes(tz: ZoneInfo) -> int:
+    """The zone's standard offset (January 1st of a fixed year, no clock is read)."""
+    offset = datetime(2025, 1, 1, tzinfo=tz).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 60)
+
+
+def bucket(expr: ColumnElement[Any], field: ResolvedField, bucket_name: str,
+           dialect: Dialect, tz: ZoneInfo) -> ColumnElement[Any]:
+    """The bucket label of a date, datetime or timestamp value."""
+    if dialect == "postgresql":
+        return _pg_bucket(expr, field, bucket_name, tz)
+    return _sqlite_bucket(expr, field, bucket_name, tz)
+
+
+def _pg_bucket(expr: ColumnElement[Any], field: ResolvedField, bucket_name: str,
+               tz: ZoneInfo) -> ColumnElement[Any]:
+    if field.kind == "date":
+        local: ColumnElement[Any] = func.to_date(expr, inline("YYYY-MM-DD"))
+    else:
+        instant = expr if field.kind == "timestamp" else cast(expr, DateTime(timezone=True))
+        local = func.timezone(inline(tz.key), instant)
+    if bucket_name == "week":
+        return func.to_char(func.date_trunc(inline("week"), local), inline("YYYY-MM-DD"))
+    return func.to_char(local, inline(_PG_FORMAT[bucket_name]))
+
+
+def _sqlite_bucket(expr: ColumnElement[Any], field: ResolvedField, bucket_name: str,
+                   tz: ZoneInfo) -> ColumnElement[Any]:
+    modifiers: list[Any] = []
+    if field.kind != "date":
+        modifiers.append(inline(f"{utc_offset_minutes(tz):+d} minutes"))
+    if bucket_name == "week":
+        return func.date(expr, *modifiers, inline("weekday 0"), inline("-6 days"))
+    if bucket_name == "quarter":
+        year = func.strftime(inline("%Y"), expr, *modifiers)
+        month = cast(func.strftime(inline("%m"), expr, *modifiers), Integer)
+        return year + inline("-Q") + cast((month + 2) // 3, String)
+    return func.strftime(inline(_SQLITE_FORMAT[bucket_name]), expr, *modifiers)
+
+
+def coerce_for(field: ResolvedField, value: Any) -> Any:
+    """A viewer's value (often a string from a query string) in the field's SQL type,
+    so `amount == "100"` compares numbers. Raises ValueError when it cannot be."""
+    if value is None:
+        return None
+    kind = field.kind
+    if kind in ("number", "money"):
+        return float(value)
+    if kind in ("integer",):
+        return int(value)
+    if kind == "boolean":
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+    return str(value)
+
+
+def sql_type_for(field: ResolvedField) -> Any:
+    return {"number": Float, "integer": Integer, "money": MONEY_SQL}.get(field.kind, String)

@@ -1,0 +1,1 @@
+"""Running reports and dashboards: execution with limits, caching, export, HTTP."""
