@@ -11,9 +11,17 @@ Modes, each measured for both engines side by side:
 
 Loom's condition is compiled by `engines.expr` (what runtime passes); Spiff evaluates
 its Python condition with its own script engine. Target: Loom ≥ 10× Spiff in memory.
+
+`--store` adds the store section: complete instances per second through
+`runtime.flows.service` (start with new data, then two approvals, each in its own
+transaction: record and its history, instance row, task rows, trail) on SQLite and on
+PostgreSQL (a scratch database, dropped afterwards; skipped when unreachable).
+Target: ≥ 300/s on SQLite; the baseline beside it is SpiffWorkflow's JSON round-trip
+rate from the same run (no database at all).
+
 The last line of output is one JSON object with the measured figures.
 
-    .venv/bin/python bench/flows.py [--quick] [--n N]
+    .venv/bin/python bench/flows.py [--quick] [--n N] [--store]
 """
 
 from __future__ import annotations
@@ -169,10 +177,144 @@ def side_by_side(loom: Callable[[int], None], spiff: Callable[[int], None], n: i
     return best_loom, best_spiff
 
 
+# -- the store section (--store) ---------------------------------------------------------
+
+STORE_FORM = {"schema_version": 1, "key": "doc", "name": "Doc", "fields": [
+    {"key": "title", "type": "text", "label": "Title"},
+    {"key": "approved", "type": "boolean", "label": "Approved"}]}
+
+
+def _store_context(url: str) -> Any:
+    """A migrated database with the bench app installed and its people."""
+    from builder.bundle import parse_files
+    from runtime.apps import service as apps_service
+    from runtime.auth.models import SYSTEM
+    from runtime.clock import FixedClock
+    from runtime.config import Settings
+    from runtime.context import Context
+    from runtime.flows.hooks import install_flow_hooks
+    from runtime.store.engine import make_engine
+    from runtime.store.migrate import upgrade
+    from runtime.store.tables import users
+
+    engine = make_engine(url)
+    upgrade(engine)
+    ctx = Context(settings=Settings(database_url=url, jobs_in_process=False), engine=engine,
+                  clock=FixedClock(datetime(2026, 1, 5, 1, tzinfo=UTC)))
+    install_flow_hooks(ctx)
+    bundle = parse_files({
+        "app.json": {"schema_version": 1, "key": "bench", "name": "Bench",
+                     "version": "1.0.0"},
+        "forms/doc.json": STORE_FORM, "flows/two_approvals.json": LOOM_FLOW})
+    from sqlalchemy import insert
+
+    with engine.begin() as conn:
+        conn.execute(insert(users), [
+            {"username": u, "display_name": u, "password_hash": "-", "roles": [],
+             "department": None, "is_admin": u == "admin", "active": True,
+             "created_at": ctx.clock.now()} for u in ("ivan", "ann", "bob", "admin")])
+        apps_service.install(conn, ctx, bundle, actor=SYSTEM)
+    return ctx
+
+
+def store_runner(ctx: Any) -> Callable[[int], None]:
+    """One complete instance = three transactions, as three HTTP requests would be."""
+    from sqlalchemy import select
+
+    from runtime.auth.models import Actor
+    from runtime.flows import service
+    from runtime.store.tables import tasks
+
+    people = {u: Actor(u) for u in ("ivan", "ann", "bob")}
+
+    def one(i: int) -> None:
+        with ctx.engine.begin() as conn:
+            started = service.start(conn, ctx, app="bench", flow="two_approvals",
+                                    actor=people["ivan"],
+                                    data={"title": f"doc {i}", "approved": True})
+        instance = int(started["id"])
+        for user in ("ann", "bob"):
+            with ctx.engine.begin() as conn:
+                task = conn.execute(select(tasks.c.id).where(
+                    tasks.c.flow_instance_id == instance, tasks.c.assignee == user,
+                    tasks.c.status == "open")).scalar_one()
+                out = service.act(conn, ctx, task_id=task, actor=people[user],
+                                  action="approve")
+        if out["instance"]["status"] != "approved":
+            raise AssertionError(out["instance"]["status"])
+
+    return one
+
+
+def _pg_scratch() -> tuple[str, Callable[[], None]] | None:
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = os.environ.get("LOOM_TEST_PG_URL",
+                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"loom_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # unreachable: reported, not fatal
+        print(f"postgresql unavailable: {str(exc).splitlines()[0]}")
+        admin.dispose()
+        return None
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return url, drop
+
+
+def store_section(*, quick: bool, spiff_json_per_s: float) -> dict[str, Any]:
+    """Complete instances/s through the service on SQLite and PostgreSQL."""
+    import tempfile
+
+    n = 150 if quick else 1500
+    figures: dict[str, Any] = {"store_n": n}
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = _store_context(f"sqlite:///{tmp}/bench.db")
+        run = store_runner(ctx)
+        for i in range(20):
+            run(-i - 1)
+        rate = measure(run, n)
+        ctx.engine.dispose()
+    figures["store_sqlite_per_s"] = round(rate, 1)
+    print(f" store: sqlite {rate:8.0f} complete instances/s (target >= 300; spiffworkflow "
+          f"json, no database: {spiff_json_per_s:.0f}/s, ratio {rate / spiff_json_per_s:.2f})")
+    scratch = _pg_scratch()
+    figures["store_postgresql_per_s"] = None
+    if scratch is not None:
+        url, drop = scratch
+        try:
+            ctx = _store_context(url)
+            run = store_runner(ctx)
+            for i in range(20):
+                run(-i - 1)
+            pg_rate = measure(run, n)
+            ctx.engine.dispose()
+        finally:
+            drop()
+        figures["store_postgresql_per_s"] = round(pg_rate, 1)
+        print(f" store: postgresql {pg_rate:4.0f} complete instances/s")
+    figures["store_ratio_sqlite_to_spiff_json"] = round(rate / spiff_json_per_s, 2)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small run (< 1 minute)")
     parser.add_argument("--n", type=int, default=None, help="Loom instances per batch")
+    parser.add_argument("--store", action="store_true",
+                        help="also measure complete instances/s through the store")
     args = parser.parse_args()
     n = args.n or (400 if args.quick else 2000)
     rounds = 5 if args.quick else 15
@@ -184,6 +326,9 @@ def main() -> None:
         figures[f"ratio_{mode}"] = round(loom / spiff, 2)
         print(f"{mode:>6}: loom {loom:10.0f} inst/s   spiffworkflow {spiff:8.0f} inst/s   "
               f"ratio {loom / spiff:5.1f}x")
+    if args.store:
+        figures.update(store_section(quick=args.quick,
+                                     spiff_json_per_s=figures["spiff_json_per_s"]))
     print(json.dumps(figures))
 
 

@@ -1,0 +1,1 @@
+"""The task centre: one inbox of flow tasks, rules' to-dos and carbon copies."""
