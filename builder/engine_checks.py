@@ -62,5 +62,39 @@ def check_rules(bundle: Bundle) -> Iterator[Problem]:
             yield Problem(p.file, p.path, p.code, dict(p.message))
 
 
+def check_reports(bundle: Bundle) -> Iterator[Problem]:
+    """Reports against the forms' field kinds, then dashboards against the reports."""
+    from engines.form.compile import compile_form
+    from engines.form.issues import FormDefinitionError
+    from engines.report.compile import compile_report
+    from engines.report.dashboard import compile_dashboard
+    from engines.report.expressions import default_backend
+    from engines.report.fields import ReportDefinitionError, catalog_entry
+
+    if not bundle.of("reports") and not bundle.of("dashboards"):
+        return
+    forms = _forms(bundle)
+    try:
+        catalog = {k: catalog_entry(compile_form(s, forms=forms).plans)
+                   for k, s in forms.items()}
+    except FormDefinitionError:
+        return  # reported by check_forms
+    compiled = {}
+    for key, spec in bundle.of("reports").items():
+        try:
+            compiled[key] = compile_report(cast(Any, spec), catalog, backend=default_backend())
+        except ReportDefinitionError as err:
+            for p in err.problems:
+                yield Problem(f"reports/{key}.json", p.path, p.code, dict(p.message))
+    for key, spec in bundle.of("dashboards").items():
+        if any(w.report not in compiled for w in cast(Any, spec).widgets):
+            continue  # the report's own problems are reported above
+        try:
+            compile_dashboard(cast(Any, spec), compiled)
+        except ReportDefinitionError as err:
+            for p in err.problems:
+                yield Problem(f"dashboards/{key}.json", p.path, p.code, dict(p.message))
+
+
 ENGINE_CHECKS: list[Callable[[Bundle], Iterator[Problem]]] = [
-    check_forms, check_flows, check_rules]
+    check_forms, check_flows, check_rules, check_reports]

@@ -20,16 +20,26 @@ API_PREFIX = "/api/v1"
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> Context:
-    return Context(settings=settings, engine=make_engine(settings.database_url),
-                   clock=clock or SystemClock())
+    """A context for the server, the worker and CLI commands, with the engines wired."""
+    ctx = Context(settings=settings, engine=make_engine(settings.database_url),
+                  clock=clock or SystemClock())
+    wire_engines(ctx)
+    return ctx
+
+
+def wire_engines(ctx: Context) -> None:
+    """Rules and flows react to writes, ticks and jobs (idempotent)."""
+    from runtime.flows.hooks import install_flow_hooks
+    from runtime.rules import install_rule_hooks
+
+    install_rule_hooks(ctx)
+    install_flow_hooks(ctx)
 
 
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
     settings = settings or (ctx.settings if ctx else Settings.from_env())
     context = ctx or build_context(settings)
-    from runtime.rules import install_rule_hooks
-
-    install_rule_hooks(context)
+    wire_engines(context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +60,9 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app.state.ctx = context
     install_error_handlers(app)
     _wire_expressions(app, context)
+    from runtime.reports.provider import AppReports
+
+    app.state.report_provider = AppReports(context)
     app.add_middleware(BodyLimit, limit=settings.body_limit,
                        upload_limit=settings.upload_limit)
     _mount(app)
@@ -68,17 +81,24 @@ def _wire_expressions(app: FastAPI, ctx: Context) -> None:
 def _mount(app: FastAPI) -> None:
     from runtime.api.health import router as health
     from runtime.apps.api import router as apps
+    from runtime.apps.impact import router as publish_impact
     from runtime.auth.api import router as auth
     from runtime.expr.api import router as expr
+    from runtime.files.api import router as files
+    from runtime.flows.api import router as flows
     from runtime.notifications.api import router as notifications
     from runtime.records.api import router as records
+    from runtime.reports.api import router as reports
     from runtime.rules.api import router as rules
+    from runtime.tasks.api import router as tasks
+    from runtime.transfer.api import router as transfer
 
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(health)
     public.include_router(auth)
     app.include_router(public)
     private = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_actor)])
-    for router in (apps, records, expr, rules, notifications):
+    for router in (apps, records, expr, rules, notifications, files, transfer,
+                   publish_impact, flows, tasks, reports):
         private.include_router(router)
     app.include_router(private)

@@ -9,7 +9,7 @@ several API processes never serve a stale version for longer than a request.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -31,7 +31,8 @@ class CompiledApp:
     version: int
     bundle: Bundle
     _forms: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _memo: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def form_spec(self, form: str) -> Any:
         spec = self.bundle.of("forms").get(form)
@@ -52,6 +53,17 @@ class CompiledApp:
                     compiled = compile_app_form(self.bundle, spec)
                     self._forms[form] = compiled
         return compiled
+
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """A value derived from this immutable version, built once (compiled reports,
+        dashboards, catalogs); engines that compile their own definitions keep them here."""
+        found = self._memo.get(key)
+        if found is None:
+            with self._lock:
+                found = self._memo.get(key)
+                if found is None:
+                    found = self._memo[key] = build()
+        return found
 
     @property
     def forms(self) -> Mapping[str, Any]:

@@ -120,6 +120,7 @@ def create_many(conn: Connection, ctx: Context, *, app: str, form: str,
                                     actor=actor, at=now, prev=history.GENESIS,
                                     diff=history.diff_of(None, row["data"])))
     conn.execute(_INSERT_HISTORY, entries)
+    _changed(app, form)
     for record_id, row in zip(ids, new_rows, strict=True):
         ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(record_id), "created", None,
                                              row["data"], actor, depth))
@@ -179,6 +180,7 @@ def update_record(conn: Connection, ctx: Context, *, app: str, form: str,
                           "form_version": capp.version, "updated_at": now,
                           "updated_by": actor.username})
     if diff:
+        _changed(app, form)
         ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(rid), "updated", old, values,
                                              actor, depth))
     return result
@@ -201,10 +203,20 @@ def delete_record(conn: Connection, ctx: Context, *, app: str, form: str,
     if changed != 1:
         raise _stale(row.version)
     release_uniques(conn, app=app, form=form, cform=cform, record_id=rid)
+    _changed(app, form)
     _add_history(conn, record_id=rid, seq=row.version + 1, action="delete", actor=actor,
                  at=now, diff={})
     ctx.hooks.fire(conn, ctx, WriteEvent(app, form, str(rid), "deleted", dict(row.data),
                                          None, actor, depth))
+
+
+def _changed(app: str, form: str) -> None:
+    """Cached report results that read this form are stale from now on. (Bumped inside
+    the write's transaction; a report computed between this and the commit is cached
+    for at most the cache's lifetime.)"""
+    from runtime.reports.cache import invalidate
+
+    invalidate(app, form)
 
 
 def _check_version(row: Row[Any], expected: int | None) -> None:

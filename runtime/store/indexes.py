@@ -37,6 +37,9 @@ def ensure_indexes(conn: Connection, bundle: Bundle) -> list[str]:
             name = index_name(bundle.key, form_key, key)
             expr = sctx.field(key, field.type)
             ix = Index(name, records.c.app, records.c.form, expr)
+            # Index() attaches itself to the shared `records` Table; detach it, or a
+            # later metadata.create_all would replay one dialect's expression on another.
+            records.indexes.discard(ix)
             conn.execute(CreateIndex(ix, if_not_exists=True))
             created.append(name)
     return created
