@@ -12,8 +12,11 @@ work distorts less) and their ratio (target: process ≥ 5,000 submissions/s).
 
     python bench/form_submit.py [--quick] [--n N]
 
-Not measured here: the 100,000-row XLSX import into SQLite/PostgreSQL (needs the
-store; it belongs with the runtime import service).
+With `--import`, also the 100,000-row XLSX import into SQLite and PostgreSQL
+(`--quick`: 5,000 rows) against the raw insert of the same rows, with rows/s, the
+ratio (target ≤ 3×) and peak memory (target ≤ 500 MB); see bench/form_import.py.
+
+    python bench/form_submit.py --import [--quick] [--import-rows N] [--skip-pg]
 
 Ends with one line of JSON holding the figures.
 """
@@ -132,6 +135,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     parser.add_argument("--n", type=int, default=None, help="submissions per side")
+    parser.add_argument("--import", dest="run_import", action="store_true",
+                        help="also the XLSX import vs raw insert (bench/form_import.py)")
+    parser.add_argument("--import-rows", type=int, default=None)
+    parser.add_argument("--skip-pg", action="store_true", help="import: SQLite only")
     args = parser.parse_args()
     n = args.n or (2_000 if args.quick else 20_000)
 
@@ -173,15 +180,22 @@ def main() -> None:
     print(f"ratio process/jsonschema rate: {process_rate / schema_rate:.2f} "
           f"(target process >= 5,000/s wall-clock: "
           f"{'met' if process_rate >= 5000 else 'NOT met'})")
-    print(json.dumps({"benchmark": "form_submit", "n": n, "fields": 30, "formulas": 5,
-                      "conditional_rules": 3, "compile_ms": round(compile_ms, 2),
-                      "process_per_s": round(process_rate, 1),
-                      "jsonschema_per_s": round(schema_rate, 1),
-                      "ratio": round(process_rate / schema_rate, 3),
-                      "process_per_cpu_s": round(process_cpu_rate, 1),
-                      "jsonschema_per_cpu_s": round(schema_cpu_rate, 1),
-                      "process_errors": failed, "schema_invalid": invalid,
-                      "target_per_s": 5000, "target_met": process_rate >= 5000}))
+    figures = {"benchmark": "form_submit", "n": n, "fields": 30, "formulas": 5,
+               "conditional_rules": 3, "compile_ms": round(compile_ms, 2),
+               "process_per_s": round(process_rate, 1),
+               "jsonschema_per_s": round(schema_rate, 1),
+               "ratio": round(process_rate / schema_rate, 3),
+               "process_per_cpu_s": round(process_cpu_rate, 1),
+               "jsonschema_per_cpu_s": round(schema_cpu_rate, 1),
+               "process_errors": failed, "schema_invalid": invalid,
+               "target_per_s": 5000, "target_met": process_rate >= 5000}
+    if args.run_import:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from form_import import run as run_import_bench
+
+        rows = args.import_rows or (5_000 if args.quick else 100_000)
+        figures["import"] = run_import_bench(rows, skip_pg=args.skip_pg)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,11 @@ def validate(run: Run) -> None:
     run_checks(run, run.form.checks, native, None, "", skip_blank=True)
 
 
+def _native(plan: FieldPlan, value: Any) -> Any:
+    convert = plan.to_native
+    return convert(value) if convert is not None and value is not None else value
+
+
 def validate_rows(run: Run, plan: FieldPlan, rows: list[dict[str, Any]]) -> None:
     """Row counts, then each row's required columns and checks; blank cells dropped."""
     spec = plan.rows
@@ -86,8 +91,12 @@ def validate_rows(run: Run, plan: FieldPlan, rows: list[dict[str, Any]]) -> None
     if spec.max_rows is not None and len(rows) > spec.max_rows:
         run.issue(plan.key, plan.key, "max_rows", {
             "zh": f"最多 {spec.max_rows} 行", "en": f"At most {spec.max_rows} rows"})
-    for i, (row, row_native) in enumerate(zip(rows, run.native.get(plan.key) or [],
-                                              strict=True)):
+    natives = run.native.get(plan.key)
+    if not isinstance(natives, list) or len(natives) != len(rows):
+        # no expression reads this subform, so its native rows were never built
+        natives = [{rp.key: _native(rp, row.get(rp.key)) for rp in spec.fields}
+                   for row in rows]
+    for i, (row, row_native) in enumerate(zip(rows, natives, strict=True)):
         values = {**run.native, **row_native}
         for row_plan in spec.fields:
             path = f"{plan.key}[{i}].{row_plan.key}"

@@ -28,10 +28,13 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
 
 
 def wire_engines(ctx: Context) -> None:
-    """Rules and flows react to writes, ticks and jobs (idempotent)."""
+    """File references are checked, rules and flows react to writes, ticks and jobs
+    (idempotent)."""
+    from runtime.files.hooks import install_file_hooks
     from runtime.flows.hooks import install_flow_hooks
     from runtime.rules import install_rule_hooks
 
+    install_file_hooks(ctx)
     install_rule_hooks(ctx)
     install_flow_hooks(ctx)
 

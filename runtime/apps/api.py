@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import BaseModel
@@ -82,10 +82,19 @@ def export_app(app: str, ctx: CtxDep, _actor: ActorDep) -> Response:
         "Content-Disposition": f'attachment; filename="{app}.zip"'})
 
 
-@router.post("/apps/{app}/publish", response_model=Published, responses=errors(404))
-def publish(app: str, ctx: CtxDep, actor: ActorDep) -> Published:
+class PublishBody(BaseModel):
+    """`keep`: records written with older versions keep them and stay readable (the only
+    migration offered so far; see GET /apps/{app}/publish/impact)."""
+
+    migration: Literal["keep"] | None = None
+
+
+@router.post("/apps/{app}/publish", response_model=Published, responses=errors(404, 409))
+def publish(app: str, ctx: CtxDep, actor: ActorDep,
+            body: PublishBody | None = Body(None)) -> Published:  # noqa: B008
     with unit_of_work(ctx) as conn:
-        version = service.publish(conn, app, actor=actor, now=ctx.clock.now())
+        version = service.publish(conn, app, actor=actor, now=ctx.clock.now(),
+                                  migration=body.migration if body else None)
     return Published(key=app, version=version)
 
 

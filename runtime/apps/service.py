@@ -88,12 +88,18 @@ def draft_bundle(conn: Connection, app: str) -> Bundle:
 
 
 def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
-            checked: Bundle | None = None) -> int:
+            checked: Bundle | None = None, migration: str | None = None) -> int:
+    """Publish the draft (or an installed bundle, `checked`). A draft that would touch
+    existing records needs `migration` (see runtime.apps.impact); installing a bundle
+    keeps the records on their version."""
     bundle = checked or draft_bundle(conn, app)
     if checked is None:
         problems = check_bundle(bundle)
         if problems:
             raise invalid(problems)
+        from runtime.apps.impact import require_choice
+
+        require_choice(conn, app, bundle, now=now, migration=migration)
     number = (conn.execute(select(func.max(app_versions.c.number))
                            .where(app_versions.c.app == app)).scalar() or 0) + 1
     conn.execute(insert(app_versions).values(

@@ -1,0 +1,1 @@
+"""Spreadsheet import and export of a form's records (XLSX and CSV)."""
