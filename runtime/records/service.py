@@ -19,6 +19,7 @@ from runtime.context import Context
 from runtime.errors import BadRequest, Detail, StaleVersion, ValidationFailed, not_found
 from runtime.forms import adapter as forms
 from runtime.hooks import WriteEvent
+from runtime.ids import as_id
 from runtime.records import history
 from runtime.records.numbering import assign_numbers
 from runtime.records.uniques import claim_uniques, release_uniques
@@ -49,11 +50,8 @@ def _utc(at: datetime) -> datetime:
 
 
 def parse_id(record_id: str | int) -> int:
-    try:
-        value = int(record_id)
-    except (TypeError, ValueError):
-        raise not_found("记录", "Record", record_id) from None
-    if value <= 0 or value >= 2**63:
+    value = as_id(record_id)
+    if value is None:
         raise not_found("记录", "Record", record_id)
     return value
 

@@ -16,6 +16,7 @@ from runtime.auth.models import Actor
 from runtime.errors import BadRequest
 from runtime.flows.service import act, get_task
 from runtime.flows.views import task_json, utc
+from runtime.ids import as_id
 from runtime.store.tables import flow_instances, tasks
 
 if TYPE_CHECKING:
@@ -29,9 +30,10 @@ _CLOSED = ("done", "cancelled")
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 19:
+    number = as_id(value)
+    if number is None:
         raise BadRequest("无效的游标", "Invalid cursor", code="bad_cursor")
-    return int(value)
+    return number
 
 
 def list_tasks(conn: Connection, ctx: Context, *, actor: Actor, box: str = "todo",
