@@ -142,10 +142,26 @@ def _finished(conn: Connection, ctx: Context, effect: FlowFinished, scope: StepS
     from runtime.flows.service import wake_parent
 
     wake_parent(conn, ctx, scope, effect)
+    _flow_rules(conn, ctx, effect, scope)
     from runtime.effects.registry import EFFECT_HANDLERS
 
     if FlowFinished in EFFECT_HANDLERS:
         _shared(conn, ctx, effect, scope)
+
+
+def _flow_rules(conn: Connection, ctx: Context, effect: FlowFinished,
+                scope: StepScope) -> None:
+    """Rules with a `flow` trigger hear how the instance ended (its result, e.g.
+    `approved`, then `completed`)."""
+    record_id = effect.record_id or (None if scope.record_id is None else str(scope.record_id))
+    if record_id is None or scope.form is None:
+        return
+    from runtime.rules import run_flow_rules
+
+    for event in (effect.result, "completed"):
+        run_flow_rules(conn, ctx, app=scope.app, flow=effect.flow, event=event,
+                       form=scope.form, record_id=record_id, actor=scope.actor,
+                       depth=scope.depth + 1)
 
 
 def _shared(conn: Connection, ctx: Context, effect: Any, scope: StepScope) -> None:
