@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -202,7 +202,7 @@ def to_native(value: Any, t: T) -> Any:
             raise _bad(value, t)
         if t is T.TEXT:
             return value if isinstance(value, str) else str(value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # incl. Infinity → int
         raise _bad(value, t) from exc
     return value
 
