@@ -37,7 +37,7 @@ from sqlalchemy import (
     or_,
     true,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from engines.expr import nodes as n
 from engines.expr.sqlcontext import SqlContext
@@ -148,7 +148,11 @@ class SqlGen:
                 raise no_sql(node.key)
             return Sql(self.ctx.field(node.key, node.type), node.type, True)
         if node.kind == "outer":
-            return Sql(self.ctx.outer(node.key, node.type), node.type, True)
+            el = self.ctx.outer(node.key, node.type)
+            # `record.x` bound to a known value (one record in Python) is a constant: the
+            # comparison can then use the raw, indexable column (see _compare_zeroed).
+            known = isinstance(el, BindParameter) and el.value is not None
+            return Sql(el, node.type, not known)
         if node.kind == "name":
             return Sql(self.ctx.name(node.key, node.type), node.type, True)
         what = {"old": f"old.{node.key}", "column": f"{node.key}.{node.sub}"}.get(node.kind,

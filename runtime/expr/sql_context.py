@@ -8,6 +8,7 @@ aliased `records`, filtered by app, form and `deleted_at IS NULL`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Text,
     cast,
     func,
-    literal,
+    literal_column,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,6 +38,7 @@ from runtime.store.tables import records
 
 Col = ColumnElement[Any]
 _SQLITE_INSTANT = "%Y-%m-%dT%H:%M:%SZ"
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _AGG: dict[str, Any] = {"COUNT": func.count, "SUM": func.sum, "AVG": func.avg, "MIN": func.min,
         "MAX": func.max}
 
@@ -139,9 +141,14 @@ class RecordsSqlContext:
         return col
 
     def _json(self, name: str, type: T) -> Col:
+        # The key is written into the SQL text, not bound, so the expression is the same
+        # one the field's index was built on (a bound path defeats every index). Keys
+        # are identifiers by construction; anything else is refused.
+        if not _KEY.fullmatch(name):
+            raise ExprError("bad_field", f"字段名无效：{name!r}", f"bad field name {name!r}")
         data = self.table.c.data
         if self._dialect == "postgresql":
-            text: Col = data.op("->>", return_type=Text())(literal(name, Text()))
+            text: Col = data.op("->>", return_type=Text())(literal_column(f"'{name}'"))
             if type in (T.NUMBER, T.INTEGER, T.MONEY):
                 return cast(text, Numeric)
             if type is T.BOOLEAN:
@@ -151,7 +158,7 @@ class RecordsSqlContext:
             if type is T.DATETIME:
                 return func.loom_instant(text, type_=DateTime(timezone=True))  # migration 0002
             return text
-        raw: Col = func.json_extract(data, f"$.{name}")
+        raw: Col = func.json_extract(data, literal_column(f"'$.{name}'"))
         if type is T.MONEY:
             return cast(raw, Float)
         return raw
