@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEMPLATE := examples/credit_crm
+DEMO_CUSTOMERS ?= 1000
 
 .PHONY: run test lint typecheck unit bench install clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/loom serve --template $(TEMPLATE)
+	$(BIN)/loom serve --template $(TEMPLATE) --demo-data $(DEMO_CUSTOMERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

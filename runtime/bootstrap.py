@@ -23,7 +23,12 @@ from runtime.store.tables import apps
 Echo = Callable[[str], None]
 
 
-def bootstrap(ctx: Context, *, template: Path | None = None, echo: Echo = print) -> None:
+def bootstrap(ctx: Context, *, template: Path | None = None, echo: Echo = print,
+              demo_data: int = 0,
+              progress: Callable[[str, int], tuple[Callable[[int, int], None],
+                                                   Callable[[], None]]] | None = None) -> None:
+    """Migrate, ensure the admin, and on first start install `template` (with demo
+    data for `demo_data` customers when asked; `progress` makes the bar)."""
     upgrade(ctx.engine)
     with ctx.engine.begin() as conn:
         generated = ensure_admin(conn, password=ctx.settings.admin_password,
@@ -36,6 +41,21 @@ def bootstrap(ctx: Context, *, template: Path | None = None, echo: Echo = print)
             any_app = conn.execute(select(apps.c.key).limit(1)).first()
         if any_app is None:
             install_bundle(ctx, template, echo=echo)
+            if demo_data:
+                _demo(ctx, template, customers=demo_data, echo=echo, progress=progress)
+
+
+def _demo(ctx: Context, template: Path, *, customers: int, echo: Echo,
+          progress: Callable[[str, int], tuple[Callable[[int, int], None],
+                                               Callable[[], None]]] | None) -> None:
+    from runtime.demo import generate_demo_data
+
+    update, close = progress(f"demo data {template.name}", customers) if progress else \
+        (None, lambda: None)
+    try:
+        generate_demo_data(ctx, template, customers=customers, echo=echo, progress=update)
+    finally:
+        close()
 
 
 def install_bundle(ctx: Context, path: Path, *, if_absent: bool = False,

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from runtime.config import Settings
+
+if TYPE_CHECKING:
+    from runtime.context import Context
+    from runtime.errors import LoomError
 
 app = typer.Typer(help="Loom: a no-code application platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -59,6 +64,9 @@ def serve(
     port: Annotated[int | None, typer.Option(envvar="LOOM_PORT")] = None,
     template: Annotated[Path | None, typer.Option(
         help="install this bundle on first start (when no app is installed)")] = None,
+    demo_data: Annotated[int, typer.Option(
+        "--demo-data", help="with --template: generate demo data for N customers on first "
+        "install", min=0)] = 0,
 ) -> None:
     """Migrate, create the first admin, and serve the API (and the UI when built)."""
     import uvicorn
@@ -69,7 +77,8 @@ def serve(
     settings = _settings(database_url)
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
     ctx = build_context(settings)
-    bootstrap(ctx, template=template, echo=typer.echo)
+    bootstrap(ctx, template=template, echo=typer.echo, demo_data=demo_data,
+              progress=_progress_bar if demo_data else None)
     typer.echo(f"Loom serving http://{settings.host}:{settings.port} "
                f"({settings.dialect})")
     uvicorn.run(create_app(settings, ctx=ctx), host=settings.host, port=settings.port,
@@ -100,6 +109,10 @@ def app_install(
     path: Path,
     database_url: DbOpt = None,
     if_absent: Annotated[bool, typer.Option(help="do nothing when the app exists")] = False,
+    demo_data: Annotated[int, typer.Option(
+        "--demo-data", help="then generate demo data for N customers (bundle folders "
+        "with demo/generate.py)", min=0)] = 0,
+    seed: Annotated[int, typer.Option(help="demo-data random seed")] = 1,
 ) -> None:
     """Install or upgrade an app from a bundle folder or zip."""
     from runtime.api.app import build_context
@@ -108,12 +121,75 @@ def app_install(
 
     ctx = build_context(_settings(database_url))
     try:
-        install_bundle(ctx, path, if_absent=if_absent, echo=typer.echo)
+        version = install_bundle(ctx, path, if_absent=if_absent, echo=typer.echo)
+        if demo_data and version is not None:
+            _run_demo(ctx, path, customers=demo_data, seed=seed)
     except LoomError as e:
-        typer.echo(e.message["en"], err=True)
-        for d in e.details:
-            typer.echo(f"  {d.field}: {d.message['en']} [{d.code}]", err=True)
+        _echo_error(e)
         raise typer.Exit(code=1) from None
+
+
+@app.command("demo-data")
+def demo_data_command(
+    path: Path,
+    customers: Annotated[int, typer.Option(help="how many customers (the generator's "
+                                                  "size unit)", min=1)] = 1000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same "
+                                           "data")] = 1,
+    database_url: DbOpt = None,
+) -> None:
+    """Generate demo data for an installed app from its bundle's demo/generate.py."""
+    from runtime.api.app import build_context
+    from runtime.errors import LoomError
+
+    ctx = build_context(_settings(database_url))
+    try:
+        _run_demo(ctx, path, customers=customers, seed=seed)
+    except LoomError as e:
+        _echo_error(e)
+        raise typer.Exit(code=1) from None
+
+
+def _echo_error(e: LoomError) -> None:
+    typer.echo(e.message["en"], err=True)
+    for d in e.details:
+        typer.echo(f"  {d.field}: {d.message['en']} [{d.code}]", err=True)
+
+
+def _progress_bar(description: str, total: int) -> tuple[Callable[[int, int], None],
+                                                           Callable[[], None]]:
+    """A rich progress bar: returns (update(done, total), close())."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn())
+    task = bar.add_task(description, total=total)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+def _run_demo(ctx: Context, path: Path, *, customers: int, seed: int) -> None:
+    from runtime.demo import generate_demo_data
+
+    update, close = _progress_bar(f"demo data {path.name}", customers)
+    try:
+        result = generate_demo_data(ctx, path, customers=customers, seed=seed,
+                                    echo=lambda _m: None, progress=update)
+    finally:
+        close()
+    typer.echo(f"generated {result.records} records ({result.updates} updates, "
+               f"{result.users} users)")
 
 
 @apps_cli.command("validate")

@@ -1,0 +1,144 @@
+"""Scenarios of the template running in the platform (rules and flows wired by the app
+factory), through the HTTP API on SQLite and PostgreSQL, moving the clock with
+`scheduler.tick(ctx, at)` as `loom scheduler tick --at` does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crm_support import FORMS
+from sqlalchemy import func, select
+
+from runtime.auth.service import create_user
+from runtime.context import Context
+from runtime.scheduler import tick
+from runtime.store.tables import flow_instances, notifications, records, tasks
+
+CODE = "91310000MA1FL8XQ37"
+
+
+def _post(client: Any, form: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(f"{FORMS}/{form}/records", json=body)
+    assert r.status_code == 201, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def _patch(client: Any, form: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = client.patch(f"{FORMS}/{form}/records/{rid}", json=body)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def _get(client: Any, form: str, rid: str) -> dict[str, Any]:
+    r = client.get(f"{FORMS}/{form}/records/{rid}")
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()["data"]
+    return data
+
+
+def _count(ctx: Context, table: Any, *where: Any) -> int:
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where))
+                   .scalar_one())
+
+
+def _customer(client: Any, **extra: Any) -> str:
+    body = {"name": "华东精密机械有限公司", "credit_code": CODE, "region": "east",
+            "sales_team": "ka", "since": "2023-01-01", **extra}
+    return str(_post(client, "customer", body)["id"])
+
+
+def _at(day: str, hour_utc: int = 2) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour_utc, tzinfo=UTC)
+
+
+def test_receivable_30_days_overdue_fires_exactly_once(crm_client: Any, ctx: Context) -> None:
+    cid = _customer(crm_client)
+    inv = str(_post(crm_client, "invoice", {"customer": cid, "amount": "5000.00",
+                                             "issue_date": "2026-02-01",
+                                             "due_date": "2026-03-01"})["id"])
+    overdue_tasks = (tasks.c.record_id == int(inv), tasks.c.form == "invoice")
+    tick(ctx, _at("2026-03-20"))  # 19 days overdue: nothing yet
+    assert _count(ctx, tasks, *overdue_tasks) == 0
+    tick(ctx, _at("2026-04-02"))  # 32 days overdue, 10:00 Beijing: fires
+    fired = _count(ctx, tasks, *overdue_tasks)
+    assert fired >= 1  # the collection to-do (and the flow's first task)
+    assert _count(ctx, notifications, notifications.c.record_id == int(inv)) >= 1
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "collection") == 1
+    tick(ctx, _at("2026-04-03"))
+    tick(ctx, _at("2026-04-10"))
+    assert _count(ctx, tasks, *overdue_tasks) == fired
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "collection") == 1
+    # the daily ageing moved the invoice on
+    assert _get(crm_client, "invoice", inv)["aging_bucket"] in {"d31_60", "d0_30"}
+
+
+def test_three_complaints_in_seven_days_make_the_customer_high_risk_once(
+        crm_client: Any, ctx: Context) -> None:
+    cid = _customer(crm_client)
+    for i in range(4):
+        ctx.clock.set(datetime(2026, 3, 2 + i, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+        _post(crm_client, "ticket", {"subject": f"投诉{i}", "customer": cid,
+                                     "type": "complaint", "priority": "high"})
+        high_risk = _get(crm_client, "customer", cid)["high_risk"]
+        assert high_risk is (i >= 2)
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "senior_escalation") == 1
+    # each complaint started complaint handling and recorded our resolution promise
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "complaint_handling") == 4
+    assert _count(ctx, records, records.c.form == "commitment") == 4
+
+
+def test_a_lead_is_recalled_to_the_pool_and_claimed_by_another_rep(
+        crm_client: Any, ctx: Context) -> None:
+    with ctx.engine.begin() as conn:
+        for name in ("rep_a", "rep_b"):
+            create_user(conn, username=name, password="rep-pass-123", now=ctx.clock.now(),
+                        roles=["sales_rep"])
+    assigned = ctx.clock.now()
+    lead = str(_post(crm_client, "lead", {
+        "company": "西安恒通物流有限公司", "source": "website", "in_pool": False,
+        "assigned_to": "rep_a", "status": "assigned",
+        "assigned_at": assigned.isoformat()})["id"])
+    tick(ctx, assigned + timedelta(days=4))  # 3 days without contact: escalated
+    data = _get(crm_client, "lead", lead)
+    assert data["escalated"] is True and data["in_pool"] is False
+    tick(ctx, assigned + timedelta(days=8))  # 7 days without follow-up: recalled
+    data = _get(crm_client, "lead", lead)
+    assert data["in_pool"] is True and data["status"] == "recalled"
+    assert data["previous_owner"] == "rep_a" and not data.get("assigned_to")
+    assert data["recall_count"] == 1
+    claimed = _patch(crm_client, "lead", lead, {
+        "in_pool": False, "assigned_to": "rep_b", "status": "assigned",
+        "assigned_at": (assigned + timedelta(days=8)).isoformat()})
+    assert claimed["data"]["assigned_to"] == "rep_b"
+
+
+def test_contract_delivery_promises_kept_and_broken_move_the_trust_index(
+        crm_client: Any, ctx: Context) -> None:
+    cid = _customer(crm_client)
+    contracts = []
+    for title, due in (("维保合同A", "2026-03-20"), ("维保合同B", "2026-03-25")):
+        c = _post(crm_client, "contract", {"title": title, "customer": cid,
+                                           "amount": "80000.00", "delivery_due": due})
+        assert c["data"]["status"] in {"draft", "approving"}
+        contracts.append(str(c["id"]))
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "contract_approval") == 2
+    for rid in contracts:  # signing creates our delivery promise and starts delivery
+        _patch(crm_client, "contract", rid, {"status": "signed", "signed_on": "2026-03-02"})
+    promises = (records.c.form == "commitment",)
+    assert _count(ctx, records, *promises) == 2
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "delivery") == 2
+    ctx.clock.set(datetime(2026, 3, 18, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+    _patch(crm_client, "contract", contracts[0], {"status": "fulfilled",
+                                                  "delivered_on": "2026-03-18"})
+    tick(ctx, datetime(2026, 3, 27, 2, tzinfo=UTC))  # B's promise is past due: broken
+    with ctx.engine.connect() as conn:
+        states = sorted(d["status"] for d in conn.execute(
+            select(records.c.data).where(*promises)).scalars())
+    assert states == ["broken", "kept"]
+    customer = _get(crm_client, "customer", cid)  # the nightly score ran in the tick
+    assert customer["t_our_due"] == 2 and customer["t_our_kept"] == 1
+    assert customer["trust_index"] is not None and customer["credit_grade"] in "ABCDE"
