@@ -55,8 +55,9 @@ def inline(value: str) -> ColumnElement[Any]:
 
 
 def json_path(key: str) -> str:
-    """SQLite's JSON path of a top-level key (keys are ASCII identifiers)."""
-    return f'$."{key}"'
+    """SQLite's JSON path of a top-level key (keys are ASCII identifiers), written as
+    the expression back end and the field indexes write it."""
+    return f"$.{key}"
 
 
 def field_column(table: FromClause | Table, field: ResolvedField,
@@ -64,7 +65,7 @@ def field_column(table: FromClause | Table, field: ResolvedField,
     """The SQL value of a field, typed by its kind (numbers compare as numbers).
 
     The key is written into the SQL text (`data ->> 'region'`,
-    `json_extract(data, '$."region"')`), so an expression index on exactly that
+    `json_extract(data, '$.region')`), so an expression index on exactly that
     expression serves the query."""
     if field.system:
         if field.key == "id":
