@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from corpora import corpus_path
 from flow_testkit_bpmn import AdminsOnly, compile_condition
 
 from builder.bpmn import export_bpmn, import_bpmn
 from engines.flow import FlowEngine, FlowSpec, InstanceState, TaskAction, compile_flow
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpora" / "bpmn-miwg"
+CORPUS = corpus_path("bpmn-miwg")
 MODELS = sorted(CORPUS.glob("*.bpmn")) if CORPUS.is_dir() else []
 needs_corpus = pytest.mark.skipif(not MODELS, reason=f"BPMN MIWG corpus absent at {CORPUS}")
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
+
+from corpora import corpus_path
 
 from engines.expr import Field, Scope, T
 
-SUITE = Path("/work/shared/corpora/jsonlogic/tests.json")
+SUITE = corpus_path("jsonlogic") / "tests.json"
 
 
 def load_cases() -> list[tuple[Any, Any, Any]]:
