@@ -22,5 +22,5 @@ def tick(ctx: Context, at: datetime) -> dict[str, Any]:
     report: dict[str, Any] = {"at": at.isoformat()}
     for name, fn in TICKS.items():
         report[name] = fn(ctx, at)
-    report["jobs"] = run_due(ctx.engine, now=at, worker="tick")
+    report["jobs"] = run_due(ctx, now=at, worker="tick")
     return report

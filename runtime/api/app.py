@@ -15,6 +15,7 @@ from runtime.clock import Clock, SystemClock
 from runtime.config import Settings
 from runtime.context import Context
 from runtime.store.engine import make_engine
+from runtime.wiring import wire_engines
 
 API_PREFIX = "/api/v1"
 
@@ -25,18 +26,6 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
                   clock=clock or SystemClock())
     wire_engines(ctx)
     return ctx
-
-
-def wire_engines(ctx: Context) -> None:
-    """File references are checked, rules and flows react to writes, ticks and jobs
-    (idempotent)."""
-    from runtime.files.hooks import install_file_hooks
-    from runtime.flows.hooks import install_flow_hooks
-    from runtime.rules import install_rule_hooks
-
-    install_file_hooks(ctx)
-    install_rule_hooks(ctx)
-    install_flow_hooks(ctx)
 
 
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:

@@ -97,7 +97,7 @@ def worker(database_url: DbOpt = None,
 
     ctx = build_context(_settings(database_url))
     while True:
-        counts = run_due(ctx.engine, now=ctx.clock.now(), worker="cli")
+        counts = run_due(ctx, now=ctx.clock.now(), worker="cli")
         if once:
             typer.echo(json.dumps(counts))
             return

@@ -7,27 +7,23 @@ the rule runtime's `StartFlow` effect starts flows.
   holds. On `updated` the start is edge-triggered — `when` must hold now and not have
   held before — so editing a record does not start the same approval again and again;
   and a flow never runs twice at once on one record;
-- registers the context for the `flow.timer` job handler (a job handler gets only the
-  engine, so the context is found by it), and a scheduler tick that does the same for
-  `loom scheduler tick`;
+- registers a scheduler tick for `loom scheduler tick` (the `flow.timer` job handler
+  gets the context from the job runner);
 - registers the `StartFlow` handler in the shared effect registry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from engines.effects import StartFlow
 from engines.flow import FlowEngine
 from runtime.auth.models import SYSTEM
-from runtime.clock import FixedClock
 from runtime.context import Context
 from runtime.flows import service
 from runtime.flows.compiled import flow_for
@@ -40,14 +36,12 @@ from runtime.store.tables import jobs
 log = logging.getLogger("loom.flows")
 
 TIMER_KIND = "flow.timer"
-_CONTEXTS: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
 
 
 def install_flow_hooks(ctx: Context) -> None:
     """Wire flows into `ctx` (idempotent)."""
     if on_write not in ctx.hooks.after_write:
         ctx.hooks.after_write.append(on_write)
-    _CONTEXTS[id(ctx.engine)] = ctx
     TICKS.setdefault("flows", flow_tick)
     from runtime.effects.registry import EFFECT_HANDLERS
 
@@ -106,18 +100,6 @@ def start_flow_effect(conn: Connection, ctx: Context, effect: StartFlow,
     return {"started": started, "flow": effect.flow}
 
 
-def context_for(engine: Engine, now: datetime) -> Context:
-    """The context a job runs in: the one installed for this engine, its clock fixed
-    at the job's `now` (so a tick at `--at` is the step's time)."""
-    ctx = _CONTEXTS.get(id(engine))
-    if ctx is None or ctx.engine is not engine:
-        from runtime.config import Settings
-
-        ctx = Context(settings=Settings.from_env(), engine=engine)
-        install_flow_hooks(ctx)
-    return dataclasses.replace(ctx, clock=FixedClock(now))
-
-
 def run_timer(conn: Connection, ctx: Context, payload: Mapping[str, Any]) -> dict[str, Any]:
     """A timer came due: the engine decides what it means now (stale ones do nothing)."""
     step = load_step(conn, ctx, int(payload["instance"]))
@@ -132,9 +114,9 @@ def run_timer(conn: Connection, ctx: Context, payload: Mapping[str, Any]) -> dic
 
 
 @handler(TIMER_KIND)
-def flow_timer_job(engine: Engine, payload: Mapping[str, Any], now: datetime) -> None:
-    ctx = context_for(engine, now)
-    with engine.begin() as conn:
+def flow_timer_job(ctx: Context, payload: Mapping[str, Any], now: datetime) -> None:
+    install_flow_hooks(ctx)  # idempotent: the step's effects may start flows
+    with ctx.engine.begin() as conn:
         run_timer(conn, ctx, payload)
 
 

@@ -39,7 +39,7 @@ class InProcessRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                run_due(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker)
+                run_due(self.ctx, now=self.ctx.clock.now(), worker=self.worker)
             except Exception:  # keep the loop alive; the error is logged
                 log.exception("job runner pass failed")
             self._wake.wait(self.interval)

@@ -10,16 +10,21 @@ Failures are retried with exponential backoff, then marked failed and kept visib
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from runtime.clock import FixedClock
 from runtime.store.tables import jobs
+
+if TYPE_CHECKING:
+    from runtime.context import Context
 
 log = logging.getLogger("loom.jobs")
 
@@ -27,7 +32,9 @@ LEASE = timedelta(minutes=5)
 BASE_BACKOFF = timedelta(seconds=10)
 MAX_BACKOFF = timedelta(hours=1)
 
-Handler = Callable[[Engine, Mapping[str, Any], datetime], None]
+Handler = Callable[["Context", Mapping[str, Any], datetime], None]
+"""A job's work: the context it runs in (its clock fixed at the job's `now`), the
+payload, and that instant. Handlers own their transactions (`ctx.engine.begin()`)."""
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -78,12 +85,13 @@ def claim(engine: Engine, *, now: datetime, worker: str, limit: int = 10) -> lis
         return rows
 
 
-def run_one(engine: Engine, job: Any, now: datetime) -> bool:
+def run_one(ctx: Context, job: Any, now: datetime) -> bool:
+    engine = ctx.engine
     fn = HANDLERS.get(job.kind)
     try:
         if fn is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
-        fn(engine, job.payload, now)
+        fn(dataclasses.replace(ctx, clock=FixedClock(now)), job.payload, now)
     except Exception as exc:  # a job's failure must never stop the runner
         attempts = job.attempts + 1
         failed = attempts >= job.max_attempts or fn is None
@@ -101,17 +109,17 @@ def run_one(engine: Engine, job: Any, now: datetime) -> bool:
     return True
 
 
-def run_due(engine: Engine, *, now: datetime, worker: str = "inline",
+def run_due(ctx: Context, *, now: datetime, worker: str = "inline",
             max_jobs: int = 10_000) -> dict[str, int]:
-    """Run every job due at `now` (scheduler ticks and tests); returns counts."""
+    """Run every job due at `now` (scheduler ticks, the runners, tests); returns counts."""
     done = failed = 0
     started = time.monotonic()
     while done + failed < max_jobs:
-        batch = claim(engine, now=now, worker=worker)
+        batch = claim(ctx.engine, now=now, worker=worker)
         if not batch:
             break
         for job in batch:
-            if run_one(engine, job, now):
+            if run_one(ctx, job, now):
                 done += 1
             else:
                 failed += 1

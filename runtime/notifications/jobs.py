@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from plugins.channels.base import DeliveryError, OutboundMessage
 from plugins.channels.webhook import post_signed
+from runtime.context import Context
 from runtime.ids import as_id
 from runtime.jobs.service import handler
 from runtime.notifications.channels import build_channel, secret
@@ -42,9 +43,9 @@ def _record_data(conn: Any, record_id: str | None) -> dict[str, Any]:
 
 
 @handler(NOTIFY_SEND)
-def send_notification(engine: Engine, payload: Mapping[str, Any], now: datetime) -> None:
+def send_notification(ctx: Context, payload: Mapping[str, Any], now: datetime) -> None:
     channel_name = str(payload["channel"])
-    with engine.begin() as conn:
+    with ctx.engine.begin() as conn:
         ref = RecordRef(payload.get("app"), payload.get("form"), payload.get("record_id"),
                         payload.get("initiator"))
         contacts = resolve_contacts(conn, [recipient_of(r) for r in payload.get("to", [])],
@@ -70,7 +71,7 @@ def send_notification(engine: Engine, payload: Mapping[str, Any], now: datetime)
 
 
 @handler(WEBHOOK_CALL)
-def call_webhook(engine: Engine, payload: Mapping[str, Any], now: datetime) -> None:
+def call_webhook(ctx: Context, payload: Mapping[str, Any], now: datetime) -> None:
     try:
         post_signed("webhook", str(payload["url"]), payload.get("payload") or {},
                     secret=secret(payload.get("secret_ref")), timeout=WEBHOOK_TIMEOUT,

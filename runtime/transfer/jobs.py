@@ -15,7 +15,6 @@ visible in process there.)
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import uuid
@@ -28,7 +27,6 @@ from sqlalchemy import Connection, Engine, select, update
 
 from runtime.auth.models import Actor
 from runtime.auth.service import get_user
-from runtime.clock import FixedClock
 from runtime.context import Context
 from runtime.errors import LoomError, not_found
 from runtime.files import service as files
@@ -38,29 +36,16 @@ from runtime.transfer.importing import ImportOptions, ImportResult, run_import, 
 
 IMPORT_KIND = "import.run"
 _PERSIST_EVERY = 2.0  # seconds between progress writes on PostgreSQL
-_CONTEXTS: dict[int, Context] = {}
 _PROGRESS: dict[str, dict[str, Any]] = {}
 _LOCK = threading.Lock()
 
 
-def remember(ctx: Context) -> None:
-    """Let jobs run by this process find the context (settings, hooks) of `ctx`."""
-    _CONTEXTS[id(ctx.engine)] = ctx
+def _wired(ctx: Context) -> Context:
+    """Imported rows go through the same hooks as any write (idempotent)."""
+    from runtime.wiring import wire_engines
 
-
-def _context_for(engine: Engine, now: datetime) -> Context:
-    from runtime.files.hooks import install_file_hooks
-
-    ctx = _CONTEXTS.get(id(engine))
-    if ctx is None or ctx.engine is not engine:
-        from runtime.config import Settings
-        from runtime.rules import install_rule_hooks
-
-        ctx = Context(settings=Settings.from_env(), engine=engine)
-        install_rule_hooks(ctx)
-        remember(ctx)
-    install_file_hooks(ctx)  # idempotent; imported rows' file references are checked
-    return dataclasses.replace(ctx, clock=FixedClock(now))
+    wire_engines(ctx)
+    return ctx
 
 
 def options_json(options: ImportOptions) -> dict[str, Any]:
@@ -73,7 +58,6 @@ def enqueue_import(conn: Connection, ctx: Context, *, app: str, form: str,
                    file_ref: Mapping[str, Any], name: str | None, options: ImportOptions,
                    actor: Actor) -> str:
     """Queue an import of a stored file; returns the import id."""
-    remember(ctx)
     import_id = uuid.uuid4().hex
     enqueue(conn, kind=IMPORT_KIND, now=ctx.clock.now(), dedupe_key=f"import:{import_id}",
             max_attempts=1, payload={
@@ -144,8 +128,8 @@ def run_import_job(ctx: Context, payload: Mapping[str, Any]) -> ImportResult:
 
 
 @handler(IMPORT_KIND)
-def import_job(engine: Engine, payload: Mapping[str, Any], now: datetime) -> None:
-    run_import_job(_context_for(engine, now), payload)
+def import_job(ctx: Context, payload: Mapping[str, Any], now: datetime) -> None:
+    run_import_job(_wired(ctx), payload)
 
 
 def import_status(conn: Connection, import_id: str) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def test_notify_send_over_webhook_resolves_the_role_when_it_runs(
             "to": [{"kind": "role", "value": "finance"}, {"kind": "user", "value": "bob"}],
             "message": {"zh": "逾期", "en": "overdue"}, "subject": None,
             "rule": "rule:r", "key": "r:1:e"})
-    assert run_due(ctx.engine, now=now) == {"done": 1, "failed": 0}
+    assert run_due(ctx, now=now) == {"done": 1, "failed": 0}
     headers, body = server.received[0]
     assert json.loads(body)["to"] == ["fin1", "fin2", "bob"]
     assert verify_signature("s3cret-value", timestamp=headers["X-Loom-Timestamp"], body=body,
@@ -118,7 +118,7 @@ def test_failing_delivery_is_retried_then_failed_without_leaking_secrets(
                 payload={"url": url, "payload": {"a": 1}, "secret_ref": "crm", "key": None})
     caplog.set_level(logging.DEBUG)
     for _ in range(3):
-        assert run_due(ctx.engine, now=now)["failed"] == 1
+        assert run_due(ctx, now=now)["failed"] == 1
         with ctx.engine.connect() as conn:
             job = conn.execute(select(jobs)).one()
         now = job.run_at + timedelta(seconds=1)

@@ -151,7 +151,7 @@ def test_webhook_down_is_retried_then_failed_never_blocking(lab: Any, ctx: Conte
     assert r.status_code == 200, r.text
     now = ctx.clock.now()
     for attempt in range(1, 6):
-        counts = run_due(ctx.engine, now=now)
+        counts = run_due(ctx, now=now)
         assert counts["failed"] == 1, (attempt, counts)
         with ctx.engine.connect() as conn:
             job = conn.execute(select(jobs).where(jobs.c.kind == "webhook.call")).one()
@@ -159,7 +159,7 @@ def test_webhook_down_is_retried_then_failed_never_blocking(lab: Any, ctx: Conte
         assert "unreachable" in (job.last_error or "")
         now = job.run_at + timedelta(seconds=1)
     assert job.status == "failed"
-    assert run_due(ctx.engine, now=now + timedelta(days=1)) == {"done": 0, "failed": 0}
+    assert run_due(ctx, now=now + timedelta(days=1)) == {"done": 0, "failed": 0}
 
 
 def test_run_log_and_dry_run_api(lab: Any, ctx: Context) -> None:

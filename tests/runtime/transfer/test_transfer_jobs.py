@@ -28,7 +28,7 @@ def test_a_background_import_runs_as_a_job(sales: Any, ctx: Any) -> None:
     import_id = r.json()["id"]
     status = sales.get(f"/api/v1/imports/{import_id}").json()
     assert status["status"] == "queued" and status["progress"]["done"] == 0
-    assert run_due(ctx.engine, now=ctx.clock.now()) == {"done": 1, "failed": 0}
+    assert run_due(ctx, now=ctx.clock.now()) == {"done": 1, "failed": 0}
     status = sales.get(f"/api/v1/imports/{import_id}").json()
     assert status["status"] == "done", status
     assert status["progress"] == {"done": 30, "total": 30}
@@ -44,7 +44,7 @@ def test_a_background_import_runs_as_a_job(sales: Any, ctx: Any) -> None:
 def test_an_all_or_nothing_job_with_errors_writes_nothing(sales: Any, ctx: Any) -> None:
     r = import_file(sales, xlsx(_rows(12, bad_every=5)), background=True)
     import_id = r.json()["id"]
-    run_due(ctx.engine, now=ctx.clock.now())
+    run_due(ctx, now=ctx.clock.now())
     status = sales.get(f"/api/v1/imports/{import_id}").json()
     assert status["status"] == "failed" and status["result"]["failed"] == 2
     with ctx.engine.connect() as conn:
@@ -54,7 +54,7 @@ def test_an_all_or_nothing_job_with_errors_writes_nothing(sales: Any, ctx: Any) 
 def test_a_hostile_file_in_a_job_is_refused_not_retried(sales: Any, ctx: Any) -> None:
     r = import_file(sales, with_dimension(xlsx(_rows(2)), "A1:XFD1048576"), background=True)
     import_id = r.json()["id"]
-    assert run_due(ctx.engine, now=ctx.clock.now())["done"] == 1
+    assert run_due(ctx, now=ctx.clock.now())["done"] == 1
     status = sales.get(f"/api/v1/imports/{import_id}").json()
     assert status["status"] == "refused"
     assert status["result"]["error"]["code"] == "too_many_rows"
