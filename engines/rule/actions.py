@@ -26,7 +26,7 @@ from engines.effects import (
 )
 from engines.expr import Env, T, to_json
 from engines.rule.compiled import CompiledRule
-from engines.rule.effects import FlagRecord, RuleEffect, TagRecord
+from engines.rule.effects import FlagRecord, RejectWrite, RuleEffect, TagRecord
 from engines.rule.forms import FormInfo
 from engines.rule.spec import (
     ActionSpec,
@@ -36,6 +36,7 @@ from engines.rule.spec import (
     FlagAction,
     NotifyAction,
     RecipientSpec,
+    RejectAction,
     SetFieldsAction,
     StartFlowAction,
     TagAction,
@@ -166,6 +167,8 @@ def effect_of(rule: CompiledRule, index: int, action: ActionSpec,
             payload = {k: to_json(rule.exprs[f"{path}.payload.{k}"].evaluate(values, env),
                                   T.ANY) for k in action.payload}
         return CallWebhook(action.url, payload, secret_ref=action.secret)
+    if isinstance(action, RejectAction):
+        return RejectWrite(rule.key, render_label(action.message, values, tz))
     raise AssertionError(f"unhandled action {action.kind}")
 
 

@@ -29,6 +29,7 @@ from engines.rule.spec import (
     FlowTrigger,
     NotifyAction,
     RecipientSpec,
+    RejectAction,
     RuleSpec,
     SetFieldsAction,
     StartFlowAction,
@@ -42,6 +43,9 @@ PERSONAL_CHANNELS = frozenset({"inbox", "email"})
 """Channels that deliver to people, so a notify action using them needs `to`."""
 
 _LOOSE = (T.ANY, T.LIST, T.SUBFORM, T.RECORD)
+
+
+WRITE_TRIGGERS = frozenset({"created", "updated", "field_changed", "deleted"})
 
 
 class _Checker:
@@ -186,6 +190,13 @@ class _Checker:
             elif isinstance(action, CallWebhookAction) and action.payload:
                 for key, source in action.payload.items():
                     self.expr(f"{path}.payload.{key}", source)
+            elif isinstance(action, RejectAction):
+                self.template(f"{path}.message", action.message)
+                if self.spec.trigger.kind not in WRITE_TRIGGERS:
+                    self.add(f"{path}.kind", "reject_needs_write",
+                             "只有记录新增、修改、删除触发的规则才能拒绝写入",
+                             "only rules fired by a record being created, updated or deleted "
+                             "can reject the write")
 
     def notify(self, path: str, action: NotifyAction) -> None:
         for j, channel in enumerate(action.channels):

@@ -30,4 +30,12 @@ class FlagRecord:
     note: dict[str, str] | None = None
 
 
-RuleEffect = Effect | TagRecord | FlagRecord
+@dataclass(frozen=True, slots=True)
+class RejectWrite:
+    """The write that fired `rule` must not happen; `message` says why (zh/en)."""
+
+    rule: str
+    message: dict[str, str]
+
+
+RuleEffect = Effect | TagRecord | FlagRecord | RejectWrite

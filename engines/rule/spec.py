@@ -251,9 +251,19 @@ class CallWebhookAction(StrictModel):
     secret: Key | None = None  # name of a configured secret, never the secret itself
 
 
+class RejectAction(StrictModel):
+    """Refuse the write that fired the rule: it is rolled back and the caller gets 422
+    with `message` (a template like notify's). Only for record-event triggers — a
+    validation rule across records, e.g. an order over the customer's credit limit."""
+
+    kind: Literal["reject"]
+    message: Label
+
+
 ActionSpec = Annotated[
     NotifyAction | CreateRecordAction | SetFieldsAction | UpdateRelatedAction
-    | StartFlowAction | CreateTaskAction | TagAction | FlagAction | CallWebhookAction,
+    | StartFlowAction | CreateTaskAction | TagAction | FlagAction | CallWebhookAction
+    | RejectAction,
     Field(discriminator="kind"),
 ]
 

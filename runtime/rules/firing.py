@@ -17,11 +17,12 @@ from sqlalchemy import Connection
 
 import runtime.effects.builtin  # noqa: F401  (fills ATOMIC_EFFECTS before the first firing)
 from engines.rule.cascade import CascadeGuard, CascadeLimitError
+from engines.rule.effects import RejectWrite
 from engines.rule.ruleset import Firing
 from runtime.auth.models import Actor
 from runtime.effects import ATOMIC_EFFECTS, apply_effects
 from runtime.effects.serialize import effect_json
-from runtime.errors import LoomError
+from runtime.errors import Detail, LoomError, ValidationFailed
 from runtime.rules.runs import claim, log_run
 
 if TYPE_CHECKING:
@@ -59,6 +60,10 @@ def apply_firing(conn: Connection, ctx: Context, firing: Firing, *, app: str, ac
         return "skipped"  # already acted on this record in this chain: quietly
     if firing.claim is not None and not claim(conn, app=app, claim=firing.claim, now=now):
         return "skipped"  # this episode was handled already (another tick, another write)
+    rejected = next((e for e in firing.effects if isinstance(e, RejectWrite)), None)
+    if rejected is not None:
+        # The whole write is refused: its transaction (and this run's log) roll back.
+        raise RuleRejected(rejected)
     effects = [effect_json(e) for e in firing.effects]
     try:
         if _needs_savepoint(firing):
@@ -73,6 +78,18 @@ def apply_firing(conn: Connection, ctx: Context, firing: Firing, *, app: str, ac
                     firing.record_id, type(exc).__name__)
         return record("error", effects, _error_of(exc))
     return record("ok", effects, None)
+
+
+class RuleRejected(ValidationFailed):
+    """A rule's `reject` action refused the write that fired it (422)."""
+
+    code = "rule_rejected"
+
+    def __init__(self, effect: RejectWrite) -> None:
+        zh = effect.message.get("zh") or effect.message.get("en") or effect.rule
+        en = effect.message.get("en") or zh
+        super().__init__(zh, en, details=[Detail(None, "rule_rejected", {"zh": zh, "en": en})])
+        self.rule = effect.rule
 
 
 def _needs_savepoint(firing: Firing) -> bool:
