@@ -142,3 +142,39 @@ def test_contract_delivery_promises_kept_and_broken_move_the_trust_index(
     customer = _get(crm_client, "customer", cid)  # the nightly score ran in the tick
     assert customer["t_our_due"] == 2 and customer["t_our_kept"] == 1
     assert customer["trust_index"] is not None and customer["credit_grade"] in "ABCDE"
+
+
+def test_complaint_sla_reminds_then_escalates_to_the_general_manager(
+        crm_client: Any, ctx: Context) -> None:
+    """Contact within 30 minutes: a reminder 10 minutes before, the general manager
+    gets the task when it runs out — driven by `scheduler tick --at` alone."""
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    ctx.clock.set(t0)  # type: ignore[attr-defined]
+    with ctx.engine.begin() as conn:
+        create_user(conn, username="cs_li", password="cs-password-1", now=t0,
+                    roles=["customer_service"], department="service")
+        create_user(conn, username="gm_wang", password="gm-password-1", now=t0,
+                    roles=["general_manager"], department="board")
+    cid = _customer(crm_client)
+    ticket = str(_post(crm_client, "ticket", {"subject": "交付延误投诉", "customer": cid,
+                                              "type": "complaint", "priority": "high"})["id"])
+    instance = (flow_instances.c.flow == "complaint_handling",
+                flow_instances.c.record_id == int(ticket))
+    assert _count(ctx, flow_instances, *instance) == 1
+    contact = (tasks.c.node_id == "contact", tasks.c.status == "open")
+    assert _count(ctx, tasks, *contact, tasks.c.assignee == "cs_li") == 1
+    assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 0
+
+    def reminders() -> int:
+        return _count(ctx, notifications, notifications.c.username == "cs_li")
+
+    before = reminders()
+    tick(ctx, t0 + timedelta(minutes=15))  # nothing due yet
+    assert reminders() == before
+    assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 0
+    tick(ctx, t0 + timedelta(minutes=21))  # 10 minutes before the 30-minute promise
+    assert reminders() > before
+    tick(ctx, t0 + timedelta(minutes=31))  # the promise is broken: escalate
+    assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 1
+    tick(ctx, t0 + timedelta(minutes=45))  # a second tick escalates nothing more
+    assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 1
