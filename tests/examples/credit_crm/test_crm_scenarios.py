@@ -178,3 +178,52 @@ def test_complaint_sla_reminds_then_escalates_to_the_general_manager(
     assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 1
     tick(ctx, t0 + timedelta(minutes=45))  # a second tick escalates nothing more
     assert _count(ctx, tasks, *contact, tasks.c.assignee == "gm_wang") == 1
+
+
+def test_a_large_contract_walks_the_approval_then_delivery(
+        crm_client: Any, ctx: Context) -> None:
+    """Over 2,000,000: the sales director, then finance and legal in parallel, then the
+    general manager — each acting on their own task through the task centre — then the
+    contract is approved, signed, and signing records our delivery promise."""
+    from datetime import timedelta as td
+
+    from runtime.auth.service import issue_token
+
+    now = ctx.clock.now()
+    people = {"zhao": "sales_director", "qian": "finance", "sun": "legal",
+              "li": "general_manager"}
+    headers = {}
+    with ctx.engine.begin() as conn:
+        for name, role in people.items():
+            create_user(conn, username=name, password="pass-word-1", now=now, roles=[role])
+            headers[name] = {"Authorization": "Bearer " + issue_token(
+                conn, username=name, now=now, ttl=td(hours=1))}
+    cid = _customer(crm_client)
+    rid = str(_post(crm_client, "contract", {"title": "年度集采合同", "customer": cid,
+                                             "amount": "2500000.00",
+                                             "delivery_due": "2026-04-30"})["id"])
+    assert _get(crm_client, "contract", rid)["status"] == "approving"
+
+    def act(user: str) -> None:
+        box = crm_client.get("/api/v1/tasks", params={"box": "todo"},
+                             headers=headers[user]).json()["items"]
+        mine = [t for t in box if str(t.get("record_id")) == rid]
+        assert len(mine) == 1, (user, box)
+        r = crm_client.post(f"/api/v1/tasks/{mine[0]['id']}/actions", headers=headers[user],
+                            json={"action": "approve", "comment": f"{user} 同意"})
+        assert r.status_code == 200, r.text
+
+    # someone else's task is refused and changes nothing
+    director_task = crm_client.get("/api/v1/tasks", params={"box": "todo"},
+                                   headers=headers["zhao"]).json()["items"][0]["id"]
+    r = crm_client.post(f"/api/v1/tasks/{director_task}/actions", headers=headers["qian"],
+                        json={"action": "approve"})
+    assert r.status_code == 403
+    for user in ("zhao", "qian", "sun", "li"):
+        assert _get(crm_client, "contract", rid)["status"] == "approving"
+        act(user)
+    assert _get(crm_client, "contract", rid)["status"] == "approved"
+    _patch(crm_client, "contract", rid, {"status": "signed", "signed_on": "2026-03-03"})
+    promises = (records.c.form == "commitment",)
+    assert _count(ctx, records, *promises) == 1
+    assert _count(ctx, flow_instances, flow_instances.c.flow == "delivery") == 1
