@@ -92,10 +92,11 @@ def check_bundle(bundle: Bundle) -> list[Problem]:
     if problems:
         # Engine checks assume references resolve; report those first.
         return problems
-    from builder.engine_checks import ENGINE_CHECKS
+    from builder.engine_checks import ENGINE_CHECKS, CompiledForms
 
-    for checker in ENGINE_CHECKS:
-        problems.extend(checker(bundle))
+    forms = CompiledForms.of(bundle)
+    for engine_check in ENGINE_CHECKS:
+        problems.extend(engine_check(bundle, forms))
     return problems
 
 

@@ -9,6 +9,7 @@ engines, so the API, the CLI and the designer refuse exactly the same definition
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 from builder.bundle import Bundle
@@ -19,36 +20,50 @@ def _forms(bundle: Bundle) -> dict[str, Any]:
     return dict(bundle.of("forms"))
 
 
-def check_forms(bundle: Bundle) -> Iterator[Problem]:
-    from engines.form.compile import check_form
+@dataclass(frozen=True)
+class CompiledForms:
+    """Every form of the bundle compiled once per check: flows take their scopes and
+    reports their field kinds from here instead of compiling the forms again."""
 
-    forms = _forms(bundle)
-    for key, spec in forms.items():
-        for issue in check_form(cast(Any, spec), forms=forms):
+    compiled: dict[str, Any]  # key → CompiledForm, for the forms that compile
+    issues: dict[str, list[Any]]  # key → DefinitionIssue, for the forms that do not
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> CompiledForms:
+        from engines.form.compile import compile_form
+        from engines.form.issues import FormDefinitionError
+
+        forms = _forms(bundle)
+        compiled: dict[str, Any] = {}
+        issues: dict[str, list[Any]] = {}
+        for key, spec in forms.items():
+            try:
+                compiled[key] = compile_form(spec, forms=forms)
+            except FormDefinitionError as err:
+                issues[key] = list(err.issues)
+        return cls(compiled, issues)
+
+
+def check_forms(bundle: Bundle, forms: CompiledForms) -> Iterator[Problem]:
+    for key, issues in forms.issues.items():
+        for issue in issues:
             yield Problem(f"forms/{key}.json", issue.path, issue.code, dict(issue.message))
 
 
-def check_flows(bundle: Bundle) -> Iterator[Problem]:
+def check_flows(bundle: Bundle, forms: CompiledForms) -> Iterator[Problem]:
     from engines.flow.compile import validate_flow
     from engines.flow.conditions import expr_conditions
-    from engines.form.compile import compile_form
-    from engines.form.issues import FormDefinitionError
 
-    forms = _forms(bundle)
     for key, spec in bundle.of("flows").items():
-        form = forms.get(getattr(spec, "form", ""))
+        form = forms.compiled.get(getattr(spec, "form", ""))
         if form is None:
-            continue  # reported by the cross-reference check
-        try:
-            scope = compile_form(form, forms=forms).scope
-        except FormDefinitionError:
-            continue  # the form's own problems are reported by check_forms
-        for issue in validate_flow(cast(Any, spec), expr_conditions(scope)):
+            continue  # unknown form (cross-reference check) or its own problems (forms)
+        for issue in validate_flow(cast(Any, spec), expr_conditions(form.scope)):
             path = issue.path or (f"nodes[{issue.node}]" if issue.node else "")
             yield Problem(f"flows/{key}.json", path, issue.code, dict(issue.message))
 
 
-def check_rules(bundle: Bundle) -> Iterator[Problem]:
+def check_rules(bundle: Bundle, forms: CompiledForms) -> Iterator[Problem]:
     from engines.rule.compile import compile_rules
     from engines.rule.problems import RuleInvalidError
 
@@ -62,10 +77,8 @@ def check_rules(bundle: Bundle) -> Iterator[Problem]:
             yield Problem(p.file, p.path, p.code, dict(p.message))
 
 
-def check_reports(bundle: Bundle) -> Iterator[Problem]:
+def check_reports(bundle: Bundle, forms: CompiledForms) -> Iterator[Problem]:
     """Reports against the forms' field kinds, then dashboards against the reports."""
-    from engines.form.compile import compile_form
-    from engines.form.issues import FormDefinitionError
     from engines.report.compile import compile_report
     from engines.report.dashboard import compile_dashboard
     from engines.report.expressions import default_backend
@@ -73,12 +86,9 @@ def check_reports(bundle: Bundle) -> Iterator[Problem]:
 
     if not bundle.of("reports") and not bundle.of("dashboards"):
         return
-    forms = _forms(bundle)
-    try:
-        catalog = {k: catalog_entry(compile_form(s, forms=forms).plans)
-                   for k, s in forms.items()}
-    except FormDefinitionError:
-        return  # reported by check_forms
+    if forms.issues:
+        return  # the forms' own problems come first (check_forms)
+    catalog = {k: catalog_entry(f.plans) for k, f in forms.compiled.items()}
     compiled = {}
     for key, spec in bundle.of("reports").items():
         try:
@@ -96,5 +106,5 @@ def check_reports(bundle: Bundle) -> Iterator[Problem]:
                 yield Problem(f"dashboards/{key}.json", p.path, p.code, dict(p.message))
 
 
-ENGINE_CHECKS: list[Callable[[Bundle], Iterator[Problem]]] = [
+ENGINE_CHECKS: list[Callable[[Bundle, CompiledForms], Iterator[Problem]]] = [
     check_forms, check_flows, check_rules, check_reports]
