@@ -99,12 +99,32 @@ def _days_result(types: list[T]) -> T:
     return T.DURATION if len(types) == 1 else T.INTEGER
 
 
-def _hours(n: Any) -> timedelta | None:
-    return None if n is None else timedelta(hours=float(n))
+def _instant(env: Any, x: Any) -> datetime | None:
+    """A date (its local midnight) or an instant, for the time between two of them."""
+    if x is None or x == "":
+        return None
+    if isinstance(x, datetime):
+        return x
+    if isinstance(x, date):
+        return ops.local_midnight(env, x)
+    raise ops.fail("not_a_date", f"{x!r} 不是日期或时刻", f"{x!r} is not a date or an instant")
 
 
-def _minutes(n: Any) -> timedelta | None:
-    return None if n is None else timedelta(minutes=float(n))
+def _span(unit: float, make: str) -> Any:
+    """HOURS(n) / MINUTES(n) make a duration; with two instants, HOURS(end, start) is
+    the time between them in that unit, a fraction included (a duration as a number)."""
+    def span(env: Any, a: Any, b: Any = ...) -> Any:
+        if b is ...:
+            return None if a is None else timedelta(**{make: float(a)})
+        end, start = _instant(env, a), _instant(env, b)
+        if end is None or start is None:
+            return None
+        return (end - start).total_seconds() / unit
+    return span
+
+
+def _span_result(types: list[T]) -> T:
+    return T.DURATION if len(types) == 1 else T.NUMBER
 
 
 def add_months(d: date, months: int) -> date:
@@ -223,10 +243,24 @@ register(Fn("DAYS", "dates", ("any", "date?"), _days_result,
             (Example("DAYS(DATE(2026, 3, 1), DATE(2026, 2, 1))", 28),
              Example("DATE(2026, 1, 1) + DAYS(3)", "2026-01-04")),
             impl=_days, needs_env=True))
-register(Fn("HOURS", "dates", ("number",), T.DURATION, "n 小时的时长", "A duration of n hours",
-            (Example("HOURS(24) == DAYS(1)", True),), impl=_hours))
-register(Fn("MINUTES", "dates", ("number",), T.DURATION, "n 分钟的时长", "A duration of n minutes",
-            (Example("MINUTES(90) == HOURS(1.5)", True),), impl=_minutes))
+register(Fn("HOURS", "dates", ("any", "date?"), _span_result,
+            "HOURS(n) 为 n 小时的时长；HOURS(结束, 开始) 为两个时刻相差的小时数（含小数；"
+            "日期从部署时区的零点算起）",
+            "HOURS(n) is a duration of n hours; HOURS(end, start) is the hours between two "
+            "instants, with a fraction (a date counts from its midnight in the deployment's "
+            "zone)",
+            (Example("HOURS(24) == DAYS(1)", True),
+             Example("HOURS(due_at, NOW())", 6.5, {"due_at": "2026-01-01T06:30:00Z"}),
+             Example("HOURS(due_at, DATE(2026, 1, 1))", 14.5, {"due_at": "2026-01-01T06:30:00Z"}),
+             Example("HOURS(due_at, NOW())", None, {"due_at": None})),
+            impl=_span(3600.0, "hours"), needs_env=True))
+register(Fn("MINUTES", "dates", ("any", "date?"), _span_result,
+            "MINUTES(n) 为 n 分钟的时长；MINUTES(结束, 开始) 为两个时刻相差的分钟数",
+            "MINUTES(n) is a duration of n minutes; MINUTES(end, start) is the minutes between "
+            "two instants",
+            (Example("MINUTES(90) == HOURS(1.5)", True),
+             Example("MINUTES(NOW(), due_at)", -30.0, {"due_at": "2026-01-01T00:30:00Z"})),
+            impl=_span(60.0, "minutes"), needs_env=True))
 register(Fn("DATEDIF", "dates", ("date", "date", "text"), T.INTEGER,
             "两个日期之差，单位 \"Y\" 年、\"M\" 月、\"D\" 天、\"YM\"、\"MD\"、\"YD\"（同 Excel）",
             "The difference of two dates in \"Y\" years, \"M\" months, \"D\" days, or "

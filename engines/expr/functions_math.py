@@ -90,6 +90,62 @@ def _int(x: Any) -> Any:
     return None if x is None else math.floor(x)
 
 
+# Logarithms and roots: outside their domain (LN(0), LN(-1), SQRT(-4), a base of 1) the
+# result is blank, as dividing by zero is, and the SQL forms give NULL the same way.
+EXP_LIMIT = 709.0
+"""EXP of more than this would overflow a float (e^709.78); it gives blank."""
+
+
+def _real(x: Any) -> Any:
+    """A number as math functions take it: ints stay exact (math.log takes any size)."""
+    return x if isinstance(x, int) else float(x)
+
+
+def _ln(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = _real(x)
+    return math.log(v) if v > 0 else None
+
+
+def _log(x: Any, base: Any = 10) -> float | None:
+    if x is None or base is None:
+        return None
+    v, b = _real(x), _real(base)
+    if v <= 0 or b <= 0 or b == 1:
+        return None
+    if b == 10:
+        return math.log10(v)  # exact for powers of ten, as LOG(1000) is 3 in Excel
+    return math.log2(v) if b == 2 else math.log(v) / math.log(b)
+
+
+def _exp(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return math.exp(v) if v <= EXP_LIMIT else None
+
+
+def _sqrt(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = _real(x)
+    return math.sqrt(v) if v >= 0 else None
+
+
+def _kth(largest: bool) -> Any:
+    def kth(values: Any, k: Any) -> Any:
+        """LARGE/SMALL as in Excel, blanks skipped; a k outside 1..n gives blank."""
+        vals = flatten((values,))
+        if k is None or not vals:
+            return None
+        n = int(k)
+        if n != k or not 1 <= n <= len(vals):
+            return None
+        return sorted(vals, reverse=largest)[n - 1]
+    return kth
+
+
 def _first(types: list[T]) -> T:
     return numeric_result(types[:1])
 
@@ -158,3 +214,37 @@ register(Fn("POWER", "maths", ("number", "number"), numeric_result,
             "乘方（有上限，防止过大的数）", "Raises to a power (bounded, so numbers stay small)",
             (Example("POWER(2, 10)", 1024), Example("POWER(4, 0.5)", 2.0)),
             impl=ops.power))
+register(Fn("SQRT", "maths", ("number",), T.NUMBER,
+            "平方根；负数的平方根为空", "The square root; blank for a negative number",
+            (Example("SQRT(16)", 4.0), Example("SQRT(-4)", None)), impl=_sqrt))
+register(Fn("LN", "maths", ("number",), T.NUMBER,
+            "自然对数；0 或负数的对数为空（如同除以 0）",
+            "The natural logarithm; blank for 0 or a negative number (as dividing by 0 is)",
+            (Example("LN(1)", 0.0), Example("ROUND(LN(61), 4)", 4.1109),
+             Example("LN(0)", None)), impl=_ln))
+register(Fn("LOG", "maths", ("number", "number?"), T.NUMBER,
+            "对数，底数默认为 10（与 Excel 相同）；数值或底数不合法时为空",
+            "The logarithm in a base, 10 by default (as in Excel); blank when the number or "
+            "the base is out of range",
+            (Example("LOG(1000)", 3.0), Example("LOG(8, 2)", 3.0), Example("LOG(5, 1)", None)),
+            impl=_log))
+register(Fn("EXP", "maths", ("number",), T.NUMBER,
+            "e 的 x 次方；结果过大（x > 709）时为空",
+            "e raised to a power; blank when the result would be too large (x > 709)",
+            (Example("EXP(0)", 1.0), Example("ROUND(EXP(1), 5)", 2.71828)), impl=_exp))
+register(Fn("LARGE", "maths", ("numbers", "number"), _first,
+            "列表中第 k 大的值（与 Excel 相同，忽略空值）；k 超出范围时为空",
+            "The k-th largest value of a list (as in Excel, blanks ignored); blank when k is "
+            "out of range",
+            (Example("LARGE([3, 9, 5], 2)", 5), Example("LARGE(scores, 1)", 7.5,
+                                                          {"scores": [2, 7.5, None]}),
+             Example("LARGE([3, 9], 3)", None)), impl=_kth(True)))
+register(Fn("SMALL", "maths", ("numbers", "number"), _first,
+            "列表中第 k 小的值（与 Excel 相同，忽略空值）；k 超出范围时为空",
+            "The k-th smallest value of a list (as in Excel, blanks ignored); blank when k is "
+            "out of range",
+            (Example("SMALL([3, 9, 5], 1)", 3), Example("SMALL(lines.price, 2)", "4.50",
+                                                          {"lines": [{"price": "9.90"},
+                                                                     {"price": "4.50"},
+                                                                     {"price": "1.20"}]})),
+            impl=_kth(False)))

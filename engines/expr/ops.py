@@ -45,6 +45,30 @@ def num(x: Any) -> Any:
     return 0 if x is None else x
 
 
+# A value's Python kind follows its static type, so generated code can inline `a + b`
+# for numbers: a `number`/`integer` is never a Decimal, a `money` never a float. The
+# back end wraps a result in one of these only where the checker cannot promise it
+# (a function or an aggregate given money, `money / money`, an IF mixing both).
+
+def as_number(x: Any) -> Any:
+    """A `number` result: a Decimal (money went in) becomes a float."""
+    return float(x) if isinstance(x, Decimal) else x
+
+
+def as_integer(x: Any) -> Any:
+    """An `integer` result: a whole Decimal (a SQL sum) becomes an int."""
+    if isinstance(x, Decimal):
+        return int(x) if x == x.to_integral_value() else float(x)
+    return x
+
+
+def as_money(x: Any) -> Any:
+    """A `money` result: an int or float (a number picked by MIN, POWER…) becomes exact."""
+    if x is None or isinstance(x, Decimal | bool):
+        return x
+    return dec(x) if isinstance(x, int | float) else x
+
+
 def text(x: Any) -> str:
     """A value as text (blank → empty), as CONCAT and `&` show it."""
     if x is None:

@@ -42,7 +42,33 @@ _HELPERS: dict[str, Any] = {
     "_mod": ops.mod, "_pow": ops.power, "_neg": ops.neg, "_column": ops.column,
     "_inst": ops.as_instant, "_need": ops.need_env, "_user_attr": _user_attr,
     "_Catch": _CATCH, "_dec": ops.dec, "_runtime": _runtime_error, "_list": ops.bounded_list,
+    "_as_num": ops.as_number, "_as_int": ops.as_integer, "_as_money": ops.as_money,
 }
+_DEC, _PLAIN = "dec", "plain"
+_KIND_OF: dict[T, frozenset[str]] = {
+    T.MONEY: frozenset({_DEC}), T.NUMBER: frozenset({_PLAIN}), T.INTEGER: frozenset({_PLAIN}),
+    T.ANY: frozenset({_DEC, _PLAIN}),
+}
+_COERCE = {T.NUMBER: "_as_num", T.INTEGER: "_as_int", T.MONEY: "_as_money"}
+
+
+def _kinds(node: n.Node) -> frozenset[str]:
+    """The Python number kinds (Decimal, plain) `node` may hold at run time, by its
+    type: a list literal by its items, another list by its item type."""
+    if isinstance(node, n.ListLit):
+        return frozenset().union(*(_kinds(i) for i in node.items))
+    if node.type in (T.LIST, T.SUBFORM):
+        return _KIND_OF.get(node.item, frozenset())
+    return _KIND_OF.get(node.type, frozenset())
+
+
+def _needs_coercion(t: T, inputs: frozenset[str]) -> bool:
+    """Whether a result typed `t` computed from `inputs` may come out of the wrong kind."""
+    if t is T.MONEY:
+        return _PLAIN in inputs
+    return t in (T.NUMBER, T.INTEGER) and _DEC in inputs
+
+
 _ORDER = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 
 
@@ -120,7 +146,11 @@ class PyGen:
             return f"_cat({self.py(a)}, {self.py(b)})"
         helper = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod",
                   "**": "_pow"}[op]
-        return f"{helper}({self.py(a)}, {self.py(b)})"
+        code = f"{helper}({self.py(a)}, {self.py(b)})"
+        # money / money is a plain ratio; blank money + a number is still money
+        if op != "**" and _needs_coercion(node.type, _kinds(a) | _kinds(b)):
+            return self.coerce(node.type, code)
+        return code
 
     def _cmp(self, node: n.Cmp) -> str:
         a, b, op = node.left, node.right, node.op
@@ -153,7 +183,16 @@ class PyGen:
         return "(" + f" {node.op} ".join(self.boolean(i) for i in node.items) + ")"
 
     def _cond(self, node: n.Cond) -> str:
-        return f"({self.py(node.then)} if {self.boolean(node.test)} else {self.py(node.orelse)})"
+        then, orelse = self.branch(node.type, node.then), self.branch(node.type, node.orelse)
+        return f"({then} if {self.boolean(node.test)} else {orelse})"
+
+    def branch(self, t: T, node: n.Node) -> str:
+        """One branch of an IF as the IF's type (a number branch of a money IF exact)."""
+        code = self.py(node)
+        return self.coerce(t, code) if _needs_coercion(t, _kinds(node)) else code
+
+    def coerce(self, t: T, code: str) -> str:
+        return f"{_COERCE[t]}({code})"
 
     def _listlit(self, node: n.ListLit) -> str:
         return "[" + ", ".join(self.py(i) for i in node.items) + "]"
@@ -167,14 +206,18 @@ class PyGen:
         args = [self.py(a) for a in node.args]
         if fn.needs_env:
             args.insert(0, "env")
-        return f"{name}({', '.join(args)})"
+        code = f"{name}({', '.join(args)})"
+        inputs = frozenset().union(*(_kinds(a) for a in node.args))
+        return self.coerce(node.type, code) if _needs_coercion(node.type, inputs) else code
 
     def _agg(self, node: n.Agg) -> str:
         cond_node = node.condition or n.Const(type=T.BOOLEAN, nullable=False, value=True)
         cond = self.bind(self._make_part(node.condition_source or "True", cond_node))
         value = self.bind(self._make_part(node.value_source, node.value)) \
             if node.value is not None else "None"
-        return f"_need(env).aggregate({node.func!r}, {node.form!r}, {cond}, {value}, v)"
+        code = f"_need(env).aggregate({node.func!r}, {node.form!r}, {cond}, {value}, v)"
+        # what the database hands back (PostgreSQL numeric, SQLite float) takes the type
+        return self.coerce(node.type, code) if node.type in _COERCE else code
 
 
 def build(source: str, node: n.Node, make_part: Callable[[str, n.Node], Any]) -> Callable[..., Any]:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from engines.expr import nodes as n
+from engines.expr.functions_math import EXP_LIMIT
 from engines.expr.types import NUMERIC, ExprError, T
 
 if TYPE_CHECKING:
@@ -121,6 +122,31 @@ def _abs(g: SqlGen, node: n.Call) -> Sql:
 def _int(g: SqlGen, node: n.Call) -> Sql:
     x = g.value(node.args[0])
     return _sql(cast(func.floor(x.el), Integer), T.INTEGER, x.nullable)
+
+
+def _guarded(el: Col, ok: Col) -> Col:
+    """`el` only where `ok` holds, else NULL: a value outside a function's domain never
+    reaches the database's own function (PostgreSQL raises on LN(0), SQLite gives NULL),
+    so both give blank, as the Python back end does."""
+    return case((ok, el), else_=None)
+
+
+def _math(name: str) -> Callable[[SqlGen, n.Call], Sql]:
+    def build(g: SqlGen, node: n.Call) -> Sql:
+        parts = _numbers(g, node)
+        x = g.as_real(parts[0].el)
+        el: Col
+        if name == "LN":
+            el = func.ln(_guarded(x, x > 0))
+        elif name == "SQRT":
+            el = func.sqrt(_guarded(x, x >= 0))
+        elif name == "EXP":
+            el = func.exp(_guarded(x, x <= EXP_LIMIT))
+        else:  # LOG(x, base): base first in both databases' log(b, x)
+            b = g.as_real(parts[1].el) if len(parts) > 1 else g.as_real(literal(10, Integer))
+            el = func.log(_guarded(b, (b > 0) & (b != 1)), _guarded(x, x > 0))
+        return _sql(el, T.NUMBER)
+    return build
 
 
 def _text_fn(name: str) -> Callable[[SqlGen, n.Call], Sql]:
@@ -219,6 +245,22 @@ def _days(g: SqlGen, node: n.Call) -> Sql:
     return _sql(el, T.INTEGER)
 
 
+def _span(name: str, unit: int) -> Callable[[SqlGen, n.Call], Sql]:
+    """HOURS(end, start) / MINUTES(end, start): whole seconds between two instants (a
+    date from its local midnight), divided by the unit, as in Python."""
+    def build(g: SqlGen, node: n.Call) -> Sql:
+        if len(node.args) == 1:
+            raise _no_sql(f"{name}(n) over a field")
+        end, start = (g.instant(a, g.value(a)).el for a in node.args)
+        if g.pg:
+            seconds: Col = func.extract("epoch", end - start)
+        else:
+            seconds = cast(func.strftime("%s", end), Integer) - \
+                cast(func.strftime("%s", start), Integer)
+        return _sql(g.as_real(seconds) / unit, T.NUMBER)
+    return build
+
+
 def _adddays(g: SqlGen, node: n.Call) -> Sql:
     base = g.value(node.args[0])
     if base.type is not T.DATE:
@@ -250,11 +292,13 @@ BUILDERS: dict[str, Callable[[SqlGen, n.Call], Sql]] = {
     "ROUNDUP": lambda g, c: _round_like(g, c, "up"),
     "ROUNDDOWN": lambda g, c: _round_like(g, c, "down"),
     "ABS": _abs, "INT": _int, "MOD": _as_binop("%"), "POWER": _as_binop("**"),
+    "LN": _math("LN"), "LOG": _math("LOG"), "EXP": _math("EXP"), "SQRT": _math("SQRT"),
     "LEN": _text_fn("LEN"), "UPPER": _text_fn("UPPER"), "LOWER": _text_fn("LOWER"),
     "LEFT": _text_fn("LEFT"), "MID": _text_fn("MID"), "CONTAINS": _contains,
     "STARTSWITH": _text_fn("STARTSWITH"), "ENDSWITH": _text_fn("ENDSWITH"),
     "YEAR": _part("YEAR"), "MONTH": _part("MONTH"), "DAY": _part("DAY"),
     "WEEKDAY": _weekday, "DAYS": _days, "ADDDAYS": _adddays,
+    "HOURS": _span("HOURS", 3600), "MINUTES": _span("MINUTES", 60),
 }
 """Function name → SQL builder. The names missing here have no SQL translation."""
 

@@ -62,7 +62,12 @@ def _arm_sla(run: Run, node: CompiledNode, act: Activation) -> None:
     sla = node.sla
     if sla is None:
         return
-    due = add_duration(run.now, parse_duration(sla.due), sla.days, run.calendar)
+    due = node.sla_due(run.record) if node.sla_due is not None else None
+    if due is None and sla.due is not None:
+        due = add_duration(run.now, parse_duration(sla.due), sla.days, run.calendar)
+    if due is None:  # due_at is blank on this record and there is no fallback duration
+        run.trail("no_due", node=node.id)
+        return
     act.due_at = due
     if sla.remind_before is not None:
         remind_at = due - parse_duration(sla.remind_before)

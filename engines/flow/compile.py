@@ -10,7 +10,7 @@ field permissions — so that advancing an instance does no graph work at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -20,9 +20,11 @@ import networkx as nx
 from engines.common import text_of
 from engines.flow.errors import FlowDefinitionError, FlowIssue, issue
 from engines.flow.graph_checks import check_graph, match_splits, parallel_regions
-from engines.flow.ports import Condition, ConditionCompiler
+from engines.flow.ports import Condition, ConditionCompiler, Value, ValueCompiler
 from engines.flow.spec import (
+    ActionNode,
     ApprovalNode,
+    CreateRecordAction,
     FlowPolicies,
     FlowSpec,
     HandleNode,
@@ -81,6 +83,8 @@ class CompiledNode:
     ancestors: frozenset[str] = frozenset()
     join: str | None = None  # a split's matching join
     expected: int = 0  # a join: how many branch tokens it waits for
+    sla_due: Value | None = None  # the SLA's due_at, compiled
+    action_values: tuple[Mapping[str, Value], ...] = ()  # per action of `do` (create_record)
 
 
 @dataclass(frozen=True)
@@ -143,19 +147,87 @@ def _compile_conditions(spec: FlowSpec, compile_condition: ConditionCompiler,
     return compiled
 
 
-def validate_flow(spec: FlowSpec, compile_condition: ConditionCompiler) -> list[FlowIssue]:
+@dataclass
+class _Values:
+    """The value expressions of each node, compiled (or the issues they raised)."""
+
+    compiler: ValueCompiler | None
+    issues: list[FlowIssue]
+    sla_due: dict[str, Value] = field(default_factory=dict)
+    actions: dict[str, tuple[Mapping[str, Value], ...]] = field(default_factory=dict)
+
+    def compile(self, node: str, path: str,
+                make: Callable[[ValueCompiler], Value]) -> Value | None:
+        if self.compiler is None:
+            self.issues.append(issue(
+                "no_value_compiler", "此处的表达式无法编译（未提供表达式编译器）",
+                "value expressions cannot be compiled here (no value compiler given)",
+                node=node, path=path))
+            return None
+        try:
+            return make(self.compiler)
+        except Exception as exc:  # the compiler's own error type is not ours to know
+            self.issues.append(issue("bad_value", f"表达式无法编译：{exc}",
+                                     f"the expression does not compile: {exc}",
+                                     node=node, path=path))
+            return None
+
+
+def _instant(source: str) -> Callable[[ValueCompiler], Value]:
+    return lambda compiler: compiler.instant(source)
+
+
+def _field_value(source: str, form: str, key: str) -> Callable[[ValueCompiler], Value]:
+    return lambda compiler: compiler.field_value(source, form, key)
+
+
+def _compile_values(spec: FlowSpec, compiler: ValueCompiler | None,
+                    issues: list[FlowIssue]) -> _Values:
+    out = _Values(compiler, issues)
+    for index, node in enumerate(spec.nodes):
+        where = f"nodes[{index}]"
+        sla = getattr(node, "sla", None)
+        if sla is not None and sla.due_at is not None:
+            due = out.compile(node.id, f"{where}.sla.due_at", _instant(sla.due_at))
+            if due is not None:
+                out.sla_due[node.id] = due
+        if not isinstance(node, ActionNode):
+            continue
+        per_action: list[Mapping[str, Value]] = []
+        for i, action in enumerate(node.do):
+            compiled: dict[str, Value] = {}
+            if isinstance(action, CreateRecordAction):
+                for key, source in action.values.items():
+                    value = out.compile(node.id, f"{where}.do[{i}].values.{key}",
+                                        _field_value(source, action.form, key))
+                    if value is not None:
+                        compiled[key] = value
+            per_action.append(MappingProxyType(compiled))
+        out.actions[node.id] = tuple(per_action)
+    return out
+
+
+def validate_flow(spec: FlowSpec, compile_condition: ConditionCompiler,
+                  compile_values: ValueCompiler | None = None) -> list[FlowIssue]:
     """Every problem of the flow (empty when it compiles)."""
     try:
-        compile_flow(spec, compile_condition)
+        compile_flow(spec, compile_condition, compile_values)
     except FlowDefinitionError as exc:
         return exc.issues
     return []
 
 
-def compile_flow(spec: FlowSpec, compile_condition: ConditionCompiler) -> CompiledFlow:
-    """Check the flow and build its run-time form; raises FlowDefinitionError."""
+def compile_flow(spec: FlowSpec, compile_condition: ConditionCompiler,
+                 compile_values: ValueCompiler | None = None) -> CompiledFlow:
+    """Check the flow and build its run-time form; raises FlowDefinitionError.
+
+    Value expressions (an SLA's `due_at`, `create_record` values) go to
+    `compile_values`, or to `compile_condition` when it is a ValueCompiler too."""
     issues: list[FlowIssue] = []
     conditions = _compile_conditions(spec, compile_condition, issues)
+    if compile_values is None and isinstance(compile_condition, ValueCompiler):
+        compile_values = compile_condition
+    values = _compile_values(spec, compile_values, issues)
     start_condition: Condition | None = None
     if spec.start.when is not None:
         try:
@@ -175,7 +247,7 @@ def compile_flow(spec: FlowSpec, compile_condition: ConditionCompiler) -> Compil
         edges_of[edge.from_].append(CompiledEdge(edge.to, conditions.get(index), edge.default,
                                                  edge.when))
     nodes = {n.id: _compile_node(n, spec.policies, edges_of[n.id], regions=regions,
-                                 graph=graph, joins=joins, expected=expected)
+                                 graph=graph, joins=joins, expected=expected, values=values)
              for n in spec.nodes}
     return CompiledFlow(key=spec.key, form=spec.form, spec=spec, start=start_id,
                         nodes=MappingProxyType(nodes), graph=graph,
@@ -184,7 +256,8 @@ def compile_flow(spec: FlowSpec, compile_condition: ConditionCompiler) -> Compil
 
 def _compile_node(node: NodeSpec, policies: FlowPolicies, edges: list[CompiledEdge], *,
                   regions: Mapping[str, frozenset[tuple[str, int]]], graph: nx.DiGraph,
-                  joins: Mapping[str, str], expected: Mapping[str, int]) -> CompiledNode:
+                  joins: Mapping[str, str], expected: Mapping[str, int],
+                  values: _Values) -> CompiledNode:
     # the default edge of a condition is tried last, whatever its position in the file
     ordered = tuple(sorted(edges, key=lambda e: e.default))
     common: dict[str, Any] = {
@@ -193,13 +266,14 @@ def _compile_node(node: NodeSpec, policies: FlowPolicies, edges: list[CompiledEd
         "region": regions.get(node.id, frozenset()),
         "ancestors": frozenset(nx.ancestors(graph, node.id)),
         "join": joins.get(node.id), "expected": expected.get(node.id, 0),
-        "actions": ALL_ACTIONS,
+        "actions": ALL_ACTIONS, "action_values": values.actions.get(node.id, ()),
     }
     if isinstance(node, ApprovalNode | HandleNode):
         common.update(
             mode=node.mode,
             pass_rule=node.pass_ if isinstance(node, ApprovalNode) else None,
             sla=node.sla,
+            sla_due=values.sla_due.get(node.id),
             actions=ALL_ACTIONS if node.actions is None else frozenset(node.actions),
             initiator_policy=node.initiator_is_approver or policies.initiator_is_approver,
             repeat_policy=node.repeated_approver or policies.repeated_approver,

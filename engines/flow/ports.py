@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 Condition = Callable[[Mapping[str, Any]], bool]
 """A compiled condition: record data in, truth out."""
@@ -17,6 +17,28 @@ Condition = Callable[[Mapping[str, Any]], bool]
 ConditionCompiler = Callable[[str], Condition]
 """Compiles an expression once (runtime passes one built on engines.expr); raises
 ValueError (or any Exception) with a message when the expression is bad."""
+
+
+Value = Callable[[Mapping[str, Any]], Any]
+"""A compiled value expression: record data in, a value out."""
+
+
+@runtime_checkable
+class ValueCompiler(Protocol):
+    """Compiles the value expressions of a flow: an SLA's `due_at` and the values of a
+    `create_record` action. Raises ValueError (or any Exception) with a message when an
+    expression is bad. A condition compiler may implement it too (runtime's does), and
+    `compile_flow` then uses it for both."""
+
+    def instant(self, source: str) -> Value:
+        """An expression giving a date or an instant; the value is an aware datetime
+        (a date meaning the end of that day where the deployment is) or None."""
+        ...
+
+    def field_value(self, source: str, form: str, field: str) -> Value:
+        """An expression for `field` of `form`; the value is in the field's stored
+        (JSON) form, ready to be written."""
+        ...
 
 
 class Directory(Protocol):

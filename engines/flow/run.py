@@ -16,7 +16,15 @@ from typing import Any
 
 from engines.common import Label, both, text_of
 from engines.effects import CallWebhook as CallWebhookEffect
-from engines.effects import CreateTask, Notify, Recipient, ScheduleAt, SetFields, StartFlow
+from engines.effects import (
+    CreateRecord,
+    CreateTask,
+    Notify,
+    Recipient,
+    ScheduleAt,
+    SetFields,
+    StartFlow,
+)
 from engines.flow.assignees import resolve
 from engines.flow.compile import CompiledFlow, CompiledNode
 from engines.flow.durations import add_duration, parse_duration
@@ -24,6 +32,7 @@ from engines.flow.effects import CloseTasks, FlowEffect, FlowFinished, StartSubf
 from engines.flow.ports import Directory, WorkCalendar
 from engines.flow.spec import (
     ActionNode,
+    CreateRecordAction,
     NotifyAction,
     NotifyNode,
     SetFieldsAction,
@@ -209,7 +218,7 @@ class Run:
             self.schedule(act, at, "wait")
 
     def _run_actions(self, node: CompiledNode, spec: ActionNode) -> None:
-        for action in spec.do:
+        for index, action in enumerate(spec.do):
             if isinstance(action, SetFieldsAction):
                 self.effects.append(SetFields(values=dict(action.values), form=self.flow.form,
                                               record_id=self.state.record_id))
@@ -227,6 +236,10 @@ class Run:
             elif isinstance(action, WebhookAction):
                 self.effects.append(CallWebhookEffect(url=action.url, payload=dict(action.payload),
                                                       secret_ref=action.secret_ref))
+            elif isinstance(action, CreateRecordAction):
+                compiled = node.action_values[index]
+                self.effects.append(CreateRecord(form=action.form, values={
+                    key: value(self.record) for key, value in compiled.items()}))
         self.trail("action", node=node.id, detail={"count": len(spec.do)})
 
     def activate(self, node: CompiledNode, resume_to: str | None) -> Activation:

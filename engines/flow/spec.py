@@ -132,9 +132,14 @@ class PassRule(StrictModel):
 
 
 class SlaSpec(StrictModel):
-    """Due time of a node, a reminder before it, and what happens when it passes."""
+    """Due time of a node, a reminder before it, and what happens when it passes.
 
-    due: Duration
+    The due time is `due` after the node is entered, or `due_at`: an expression over
+    the record giving a date or an instant (a contract's promised delivery date; a date
+    means the end of that day). With both, `due` applies when `due_at` is blank."""
+
+    due: Duration | None = None
+    due_at: Expr | None = None
     days: Literal["calendar", "working"] = "calendar"
     remind_before: Duration | None = None
     on_timeout: Literal["none", "remind", "escalate", "approve", "reject"] = "remind"
@@ -142,6 +147,8 @@ class SlaSpec(StrictModel):
 
     @model_validator(mode="after")
     def _escalation_target(self) -> SlaSpec:
+        if self.due is None and self.due_at is None:
+            raise ValueError("an SLA needs due (a duration) or due_at (an expression)")
         if self.on_timeout == "escalate" and not self.escalate_to:
             raise ValueError("on_timeout 'escalate' needs escalate_to")
         return self
@@ -259,8 +266,17 @@ class WebhookAction(StrictModel):
     secret_ref: str | None = None
 
 
+class CreateRecordAction(StrictModel):
+    """Create a record of `form`, as a rule's create_record does: each value is an
+    expression over the flow's record (`code`, `record.owner`, `TODAY() + DAYS(3)`)."""
+
+    kind: Literal["create_record"]
+    form: Key
+    values: dict[Key, Expr] = Field(min_length=1, max_length=200)
+
+
 NodeAction = Annotated[
-    SetFieldsAction | NotifyAction | StartFlowAction | WebhookAction,
+    SetFieldsAction | NotifyAction | StartFlowAction | WebhookAction | CreateRecordAction,
     Field(discriminator="kind"),
 ]
 

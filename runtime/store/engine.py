@@ -8,7 +8,9 @@ a read lock — which is what makes auto-numbers and optimistic locks safe there
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,10 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        try:
+            cur.execute("SELECT ln(1)")
+        except sqlite3.OperationalError:
+            add_math_functions(dbapi_conn)
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -58,6 +64,34 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _positive(fn: Callable[[float], float]) -> Callable[[float | None], float | None]:
+    return lambda x: None if x is None or x <= 0 else fn(x)
+
+
+def _log(*args: float | None) -> float | None:
+    """SQLite's log(x) is base 10 and log(b, x) base b, as in its math extension."""
+    if any(a is None for a in args):
+        return None
+    base, x = (10.0, args[0]) if len(args) == 1 else args
+    if x is None or base is None or x <= 0 or base <= 0 or base == 1:
+        return None
+    return math.log10(x) if base == 10 else math.log(x) / math.log(base)
+
+
+def add_math_functions(dbapi_conn: sqlite3.Connection) -> None:
+    """ln, log, exp and sqrt (the expression language's LN, LOG, EXP, SQRT compile to
+    them) for a SQLite built without its math functions: deterministic Python versions
+    with SQLite's NULL-outside-the-domain behaviour."""
+    dbapi_conn.create_function("ln", 1, _positive(math.log), deterministic=True)
+    dbapi_conn.create_function("log", 1, _log, deterministic=True)
+    dbapi_conn.create_function("log", 2, _log, deterministic=True)
+    dbapi_conn.create_function(
+        "exp", 1, lambda x: None if x is None or x > 709.78 else math.exp(x),
+        deterministic=True)
+    dbapi_conn.create_function(
+        "sqrt", 1, lambda x: None if x is None or x < 0 else math.sqrt(x), deterministic=True)
 
 
 @contextmanager
