@@ -9,11 +9,14 @@
   keeps showing everything so the viewer can click another bar. "The same field"
   means the same form's field once the path is resolved: a click on tickets'
   `created_at` month does not filter a widget over customers.
+- **One scan per form**: `plan` fuses the widgets that read the same form into one
+  statement (`engines.report.fuse`); each widget keeps its own statement, which is
+  what runs when it cannot be fused or the fused grain turns out too large.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +26,18 @@ from sqlalchemy import Table
 from engines.common import both
 from engines.report.compile import CompiledReport, check_chart_override
 from engines.report.fields import Problem, ReportDefinitionError
+from engines.report.fuse import FusedQuery, fusable, fuse
 from engines.report.params import resolve_params
-from engines.report.query import FieldFilter, QueryError, ReportQuery, build_query
+from engines.report.query import (
+    FieldFilter,
+    QueryError,
+    ReportQuery,
+    Sources,
+    build_query,
+    plan_query,
+    query_of,
+    statement_of,
+)
 from engines.report.spec import ChartSpec, DashboardFilter, DashboardSpec, Widget
 from engines.report.sqlbuild import Dialect
 
@@ -53,6 +66,15 @@ class WidgetQuery:
 
 
 @dataclass(frozen=True)
+class DashboardPlan:
+    """A view's statements: `queries[i]` answers one widget; each fused statement
+    answers the widgets numbered by its members' `index` (positions in `queries`)."""
+
+    queries: tuple[WidgetQuery, ...]
+    fused: tuple[FusedQuery, ...] = ()
+
+
+@dataclass(frozen=True)
 class CompiledDashboard:
     spec: DashboardSpec
     widgets: tuple[CompiledWidget, ...]
@@ -76,6 +98,17 @@ class CompiledDashboard:
                 drill: Mapping[str, Sequence[Any]] | None = None,
                 link: Link | None = None, row_limit: int | None = None) -> list[WidgetQuery]:
         """One statement per widget for this view of the dashboard."""
+        return list(self.plan(app=app, dialect=dialect, table=table, now=now, filters=filters,
+                              drill=drill, link=link, row_limit=row_limit).queries)
+
+    def plan(self, *, app: str, dialect: Dialect, table: Table, now: datetime,
+             filters: Mapping[str, Any] | None = None,
+             drill: Mapping[str, Sequence[Any]] | None = None,
+             link: Link | None = None, row_limit: int | None = None,
+             only: Collection[str] | None = None, fuse_max_rows: int = 0) -> DashboardPlan:
+        """The statements for this view: one per widget (of `only`, when given), and with
+        `fuse_max_rows` the widgets over the same form fused into one scan
+        (`engines.report.fuse`) — each keeping its own statement as the fallback."""
         outside = self.filter_values(filters or {})
         drill = drill or {}
         for wid in drill:
@@ -84,18 +117,34 @@ class CompiledDashboard:
         if link is not None:
             link_filter = self._link_filter(link, app=app, dialect=dialect, table=table,
                                             now=now, drill=drill.get(link.widget, ()))
-        out = []
+        out: list[WidgetQuery] = []
+        candidates: dict[str, list[tuple[int, CompiledWidget, dict[str, Any]]]] = {}
         for w in self.widgets:
+            if only is not None and w.id not in only:
+                continue
             extra = list(outside)
             if link_filter is not None and w.id != link.widget and w.spec.linked:  # type: ignore[union-attr]
                 extra.append(link_filter)
-            params = resolve_params(w.report, w.spec.params, now=now)
             kpi = w.chart.type in ("kpi", "gauge")
-            query = build_query(w.report, app=app, dialect=dialect, table=table, params=params,
-                                now=now, drill=drill.get(w.id, ()), filters=extra,
-                                row_limit=row_limit, totals=True if kpi else None)
-            out.append(WidgetQuery(w, query))
-        return out
+            call: dict[str, Any] = dict(
+                app=app, dialect=dialect, table=table, now=now,
+                params=resolve_params(w.report, w.spec.params, now=now),
+                drill=drill.get(w.id, ()), filters=extra, row_limit=row_limit,
+                totals=True if kpi else None)
+            plain = plan_query(w.report, **call)
+            out.append(WidgetQuery(w, query_of(plain, statement_of(plain))))
+            if fuse_max_rows and fusable(plain):
+                candidates.setdefault(w.report.source, []).append((len(out) - 1, w, call))
+        fused: list[FusedQuery] = []
+        for group in candidates.values():
+            if len(group) < 2:
+                continue
+            first = group[0][1].report
+            shared = Sources(first, app, table, dialect)
+            calls = [(i, plan_query(w.report, **call, sources=shared), out[i].query)
+                     for i, w, call in group]
+            fused.append(fuse(calls, max_rows=fuse_max_rows))
+        return DashboardPlan(tuple(out), tuple(fused))
 
     def filter_values(self, values: Mapping[str, Any]) -> list[FieldFilter]:
         known = {f.key: f for f in self.spec.filters}

@@ -9,76 +9,58 @@ list. Totals and subtotals are the same SELECT grouped by fewer dimensions,
 subtotal, 2 total): exact for every measure (a distinct count or a ratio of a total
 is not the sum of its rows), on both dialects (SQLite has no ROLLUP).
 
+A call is first *planned* (`plan_query`: what is grouped — each dimension's per-row
+key and its label —, aggregated and filtered, each condition with an identity), then
+made a statement (`statement_of`). The plan is what lets a dashboard fuse the calls
+of several widgets over one form into one scan (`engines.report.fuse`). Where the
+statement reads from, and the filters from outside the report, are in
+`engines.report.sources`.
+
 Every value from the viewer is a bound parameter; building a statement touches no
 database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     CompoundSelect,
-    Date,
-    DateTime,
     Integer,
     Select,
     Table,
     and_,
-    bindparam,
     distinct,
     func,
     literal,
     literal_column,
-    null,
     select,
-    true,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.expression import FromClause
 
-from engines.common import both
 from engines.report.compile import CompiledDimension, CompiledMeasure, CompiledReport
 from engines.report.fields import ResolvedField
+from engines.report.sources import (
+    FieldColumn,
+    FieldFilter,
+    QueryError,
+    Sources,
+    field_filter,
+    field_rebuild,
+    param_columns,
+)
 from engines.report.sqlbuild import (
     Dialect,
-    bucket,
-    coerce_for,
-    field_column,
-    relation_target_id,
-    sql_type_for,
+    Label,
+    bucket_parts,
+    same,
 )
 
 LEVEL = "_level"
-
-
-class QueryError(ValueError):
-    """A call the report cannot answer: a bad parameter, filter value or drill."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code = code
-        self.message = both(zh, en)
-
-
-@dataclass(frozen=True, slots=True)
-class FieldFilter:
-    """A filter from outside the report: a dashboard's global filter, a drill or a
-    linkage click. `op` is `eq` (value), `in` (a list) or `range` ((from, to),
-    inclusive, either None); `bucket` compares a date's bucket label. `form`, when
-    set, is the form the field must belong to once resolved (a linkage click on
-    `created_at` of tickets must not filter another form's `created_at`)."""
-
-    field: str
-    value: Any
-    op: Literal["eq", "in", "range"] = "eq"
-    bucket: str | None = None
-    form: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,40 +76,63 @@ class ReportQuery:
     skipped_filters: tuple[str, ...]  # outside filters this report cannot apply
 
 
-class _Sources:
-    """The aliased tables of one statement and the SQL value of any name."""
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A WHERE condition of a call. `ident`: what makes it the same condition in
+    another widget's call. `fields` and `rebuild`: the record fields it reads and the
+    same condition over other columns holding them (a fused grain), when it can be."""
 
-    def __init__(self, report: CompiledReport, app: str, table: Table,
-                 dialect: Dialect) -> None:
-        self.report, self.app, self.dialect = report, app, dialect
-        self.table = table
-        self.src: FromClause = table.alias("src")
-        self.joins: dict[str, FromClause] = {r: table.alias(f"j_{r}") for r in report.relations}
+    ident: Hashable
+    sql: ColumnElement[bool]
+    fields: tuple[ResolvedField, ...] = ()
+    rebuild: Callable[[FieldColumn], ColumnElement[bool]] | None = None
 
-    def ensure_join(self, relation: str) -> FromClause:
-        if relation not in self.joins:
-            self.joins[relation] = self.table.alias(f"j_{relation}")
-        return self.joins[relation]
 
-    def field(self, field: ResolvedField) -> ColumnElement[Any]:
-        table = self.src if field.relation is None else self.ensure_join(field.relation)
-        return field_column(table, field, self.dialect)
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """A dimension's SQL: the per-row key grouped by and the label shown from it."""
 
-    def from_clause(self) -> FromClause:
-        clause: FromClause = self.src
-        catalog = self.report.catalog
-        for relation, alias in self.joins.items():
-            target = catalog[self.report.source][relation].target
-            rel_id = relation_target_id(self.src, relation, self.dialect)
-            clause = clause.outerjoin(alias, and_(
-                alias.c.id == rel_id, alias.c.app == self.app, alias.c.form == target,
-                alias.c.deleted_at.is_(None)))
-        return clause
+    key: ColumnElement[Any]
+    label: Label
+    by_position: bool  # an expression that may hold bound values: GROUP BY its position
+    ident: Hashable  # equal idents group by the same values
 
-    def base_where(self) -> list[ColumnElement[bool]]:
-        return [self.src.c.app == bindparam("app", self.app),
-                self.src.c.form == bindparam("form", self.report.source),
-                self.src.c.deleted_at.is_(None)]
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """A measure aggregated over rows (formula measures are computed from these)."""
+
+    agg: str
+    value: ColumnElement[Any] | None
+    where: ColumnElement[bool] | None
+    ident: Hashable  # equal idents aggregate the same values the same way
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """One call of a report, before it becomes a statement: what is grouped, aggregated
+    and filtered. `build_query` makes the plain statement from it; a dashboard can fuse
+    the plans of several widgets into one scan (`engines.report.fuse`)."""
+
+    report: CompiledReport
+    sources: Sources
+    dimensions: tuple[CompiledDimension, ...]
+    groupings: tuple[Grouping, ...]
+    aggregates: Mapping[str, Aggregate]
+    conditions: tuple[Condition, ...]  # besides app, form and not deleted
+    order: tuple[tuple[str, bool], ...]
+    limit: int | None
+    totals: bool
+    subtotals: bool
+    refused_over: int | None  # more detail rows than this are refused (the row limit)
+    drill_level: int
+    drill_values: tuple[Any, ...]
+    can_drill: bool
+    skipped_filters: tuple[str, ...]
+
+    @property
+    def with_levels(self) -> bool:
+        return self.totals or self.subtotals
 
 
 def build_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Table,
@@ -136,10 +141,33 @@ def build_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Ta
                 row_limit: int | None = None, totals: bool | None = None,
                 subtotals: bool | None = None) -> ReportQuery:
     """The statement for one call. `params` are resolved values (`resolve_params`)."""
+    plan = plan_query(report, app=app, dialect=dialect, table=table, params=params, now=now,
+                      drill=drill, filters=filters, row_limit=row_limit, totals=totals,
+                      subtotals=subtotals)
+    return query_of(plan, statement_of(plan))
+
+
+def query_of(plan: CallPlan, statement: Select[Any] | CompoundSelect[Any]) -> ReportQuery:
+    return ReportQuery(statement, plan.dimensions, plan.report.measures, plan.with_levels,
+                       plan.refused_over, plan.drill_level, plan.drill_values,
+                       plan.can_drill, plan.skipped_filters)
+
+
+def plan_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Table,
+               params: Mapping[str, Any], now: datetime,
+               drill: Sequence[Any] = (), filters: Sequence[FieldFilter] = (),
+               row_limit: int | None = None, totals: bool | None = None,
+               subtotals: bool | None = None, sources: Sources | None = None) -> CallPlan:
+    """What one call groups, aggregates and filters. `sources` shares one FROM clause
+    between the plans of several reports over the same form (fusion)."""
     spec = report.spec
-    sources = _Sources(report, app, table, dialect)
+    if sources is None:
+        sources = Sources(report, app, table, dialect)
+    for relation in report.relations:
+        sources.ensure_join(relation)
     dims, level, can_drill, drill_filters = _drill(report, drill)
-    names = _param_columns(report, params, dialect)
+    names = param_columns(report, params, dialect)
+    values = tuple(sorted((k, repr(v)) for k, v in params.items()))
 
     def column(name: str) -> ColumnElement[Any]:
         if name in names:
@@ -153,26 +181,92 @@ def build_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Ta
         return report.backend.to_sql(source, fields=report.fields, names=report.param_kinds,
                                      column=column, dialect=dialect, tz=report.tz.key, now=now)
 
-    where = sources.base_where()
-    where += [expr_sql(f) for f in spec.filters]
-    where += [expr_sql(p.filter) for p in spec.params
-              if p.filter is not None and params.get(p.key) is not None]
+    def expr_condition(source: str) -> Condition:
+        read = report.backend.names(source, report.fields, report.param_kinds) - set(names)
+        fields = tuple(f for f in (report.resolve(n) for n in sorted(read)) if f is not None)
+
+        def rebuild(field_column: FieldColumn) -> ColumnElement[bool]:
+            def col(name: str) -> ColumnElement[Any]:
+                found = report.resolve(name)
+                return names[name] if name in names or found is None else field_column(found)
+            result: ColumnElement[bool] = report.backend.to_sql(
+                source, fields=report.fields, names=report.param_kinds, column=col,
+                dialect=dialect, tz=report.tz.key, now=now)
+            return result
+        usable = len(fields) == len(read)
+        return Condition(("filter", source, values), expr_sql(source), fields,
+                         rebuild if usable else None)
+
+    conditions = [expr_condition(f) for f in spec.filters]
+    conditions += [expr_condition(p.filter) for p in spec.params
+                   if p.filter is not None and params.get(p.key) is not None]
     skipped: list[str] = []
     for f in (*drill_filters, *filters):
-        condition = _field_filter(report, sources, f, dialect)
+        condition = field_filter(report, sources, f, dialect)
         if condition is None:
             skipped.append(f.field)
-        else:
-            where.append(condition)
+            continue
+        field = report.resolve(f.field)
+        conditions.append(Condition(
+            ("field", repr(f), repr(field)), condition, (field,) if field else (),
+            field_rebuild(report, sources, f, dialect)
+            if field is not None and f.bucket is None and field.kind not in (
+                "datetime", "timestamp") else None))
 
-    dim_cols = [_dimension_sql(report, sources, d, dialect, expr_sql).label(d.key) for d in dims]
-    measure_cols = _measure_sql(report, sources, expr_sql)
-    labelled = [measure_cols[m.key].label(m.key) for m in report.measures]
-    want_totals = bool(spec.totals if totals is None else totals)
-    want_subtotals = bool(spec.subtotals if subtotals is None else subtotals)
+    groupings = tuple(_grouping(report, sources, d, dialect, expr_sql, values) for d in dims)
+    aggregates = _aggregates(report, sources, expr_sql, values)
     limit = spec.limit
     if row_limit is not None and (limit is None or limit > row_limit):
         limit = row_limit + 1
+    return CallPlan(
+        report, sources, dims, groupings, aggregates, tuple(conditions),
+        tuple(_order(report, dims)), limit,
+        bool(spec.totals if totals is None else totals),
+        bool(spec.subtotals if subtotals is None else subtotals),
+        row_limit if limit is not None and limit != spec.limit else None,
+        level, tuple(drill), can_drill, tuple(skipped))
+
+
+def aggregate_sql(a: Aggregate, only: ColumnElement[bool] | None = None) -> ColumnElement[Any]:
+    """The SQL aggregate; `only` restricts the rows it reads (a fused widget's filters)."""
+    if a.agg == "count":
+        col: Any = func.count(a.value) if a.value is not None else func.count()
+    elif a.agg == "distinct_count":
+        col = func.count(distinct(a.value)) if a.value is not None else func.count()
+    else:
+        col = getattr(func, a.agg)(a.value)
+    where = [w for w in (a.where, only) if w is not None]
+    if where:
+        col = col.filter(and_(*where))
+    result: ColumnElement[Any] = col
+    return result
+
+
+def measure_columns(report: CompiledReport,
+                    aggregated: Callable[[str], ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """Every measure labelled by its key, in the report's order: `aggregated(key)` for a
+    plain measure, and formulas (ratios) computed over those in SQL."""
+    out: dict[str, ColumnElement[Any]] = {
+        m.key: aggregated(m.key) for m in report.measures if not m.formula}
+    pending = [m for m in report.measures if m.formula]
+    while pending:
+        m = pending.pop(0)
+        if m.formula is None:
+            continue
+        if all(n in out for n in m.formula.names):
+            out[m.key] = m.formula.to_sql(out.__getitem__)
+        else:
+            pending.append(m)
+    return [out[m.key].label(m.key) for m in report.measures]
+
+
+def statement_of(plan: CallPlan) -> Select[Any] | CompoundSelect[Any]:
+    """The plain statement of a call: one SELECT over the records (and its levels)."""
+    sources = plan.sources
+    dim_cols = [g.label(g.key).label(d.key) for g, d in zip(plan.groupings, plan.dimensions,
+                                                             strict=True)]
+    labelled = measure_columns(plan.report, lambda k: aggregate_sql(plan.aggregates[k]))
+    where = [*sources.base_where(), *(c.sql for c in plan.conditions)]
 
     def grouped(n_dims: int, lvl: int | None) -> Select[Any]:
         cols: list[Any] = list(dim_cols[:n_dims])
@@ -181,24 +275,24 @@ def build_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Ta
             cols.append(literal(lvl, Integer).label(LEVEL))
         stmt = select(*cols, *labelled).select_from(sources.from_clause()).where(*where)
         # By position: an expression dimension may hold bound values, and PostgreSQL
-        # would not see `f($1)` in SELECT and `f($2)` in GROUP BY as the same.
-        positions: list[Any] = [literal_column(str(i + 1)) for i in range(n_dims)]
-        return stmt.group_by(*positions) if n_dims else stmt
+        # would not see `f($1)` in SELECT and `f($2)` in GROUP BY as the same; SQLite
+        # computes a grouped expression once for the column it names. A PostgreSQL
+        # bucket by its key, so its label is formatted once per group.
+        keys: list[Any] = [g.key if g.label is not same else literal_column(str(i + 1))
+                           for i, g in enumerate(plan.groupings[:n_dims])]
+        return stmt.group_by(*keys) if n_dims else stmt
 
-    statement = _assemble(grouped, len(dim_cols), _order(report, dims), limit,
-                          totals=want_totals, subtotals=want_subtotals)
-    return ReportQuery(statement, dims, report.measures, want_totals or want_subtotals,
-                       row_limit if limit is not None and limit != spec.limit else None,
-                       level, tuple(drill), can_drill, tuple(skipped))
+    return assemble(grouped, len(dim_cols), list(plan.order), plan.limit,
+                     totals=plan.totals, subtotals=plan.subtotals)
 
 
-def _assemble(grouped: Callable[[int, int | None], Select[Any]], n_dims: int,
+def assemble(grouped: Callable[[int, int | None], Select[Any]], n_dims: int,
               order: list[tuple[str, bool]], limit: int | None, *, totals: bool,
               subtotals: bool) -> Select[Any] | CompoundSelect[Any]:
     """The detail SELECT, or detail + subtotal + total levels in one UNION ALL."""
     with_levels = totals or subtotals
     detail = grouped(n_dims, 0 if with_levels else None)
-    detail = detail.order_by(*[_ordered(detail.selected_columns[k], desc) for k, desc in order])
+    detail = detail.order_by(*[ordered(detail.selected_columns[k], desc) for k, desc in order])
     if limit is not None:
         detail = detail.limit(limit)
     if not with_levels:
@@ -210,10 +304,10 @@ def _assemble(grouped: Callable[[int, int | None], Select[Any]], n_dims: int,
         parts.append(grouped(0, 2))
     compound = union_all(*parts)
     keys = [(LEVEL, False), *order]
-    return compound.order_by(*[_ordered(compound.selected_columns[k], desc) for k, desc in keys])
+    return compound.order_by(*[ordered(compound.selected_columns[k], desc) for k, desc in keys])
 
 
-def _ordered(col: ColumnElement[Any], desc: bool) -> ColumnElement[Any]:
+def ordered(col: ColumnElement[Any], desc: bool) -> ColumnElement[Any]:
     return (col.desc() if desc else col.asc()).nulls_last()
 
 
@@ -246,103 +340,34 @@ def _drill(report: CompiledReport, drill: Sequence[Any]) -> tuple[
     return dims, level, level + 1 < len(path), filters
 
 
-def _param_columns(report: CompiledReport, params: Mapping[str, Any],
-                   dialect: Dialect) -> dict[str, ColumnElement[Any]]:
-    """Parameters bound in the expression language's SQL representation: dates and
-    instants typed on PostgreSQL, ISO text on SQLite."""
-    out: dict[str, ColumnElement[Any]] = {}
-    for p in report.spec.params:
-        value = params.get(p.key)
-        kind = report.param_kinds[p.key]
-        type_: Any = sql_type_for(ResolvedField(None, "", "", kind))
-        if kind == "boolean":
-            type_ = Boolean
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC)
-            if dialect == "postgresql":
-                type_ = DateTime(timezone=True)
-            else:
-                value = value.strftime("%Y-%m-%dT%H:%M:%SZ")
-        elif isinstance(value, date):
-            if dialect == "postgresql":
-                type_ = Date
-            else:
-                value = value.isoformat()
-        out[p.key] = bindparam(f"param_{p.key}", value, type_=type_)
-    return out
-
-
-def _dimension_sql(report: CompiledReport, sources: _Sources, dim: CompiledDimension,
-                   dialect: Dialect, expr_sql: Any) -> ColumnElement[Any]:
+def _grouping(report: CompiledReport, sources: Sources, dim: CompiledDimension,
+              dialect: Dialect, expr_sql: Any, values: Hashable) -> Grouping:
     if dim.field is None:
-        result: ColumnElement[Any] = expr_sql(str(dim.spec.expr))
-        return result
-    value = sources.field(dim.field)
+        value: ColumnElement[Any] = expr_sql(str(dim.spec.expr))
+        return Grouping(value, same, True, ("expr", dim.spec.expr, values))
+    column = sources.field(dim.field)
+    ident = ("field", repr(dim.field), dim.spec.bucket)
     if dim.spec.bucket:
-        return bucket(value, dim.field, dim.spec.bucket, dialect, report.tz)
-    return value
+        key, label = bucket_parts(column, dim.field, dim.spec.bucket, dialect, report.tz)
+        return Grouping(key, label, False, ident)
+    return Grouping(column, same, False, ident)
 
 
-def _measure_sql(report: CompiledReport, sources: _Sources,
-                 expr_sql: Any) -> dict[str, ColumnElement[Any]]:
-    out: dict[str, ColumnElement[Any]] = {}
-    formulas = [m for m in report.measures if m.formula]
+def _aggregates(report: CompiledReport, sources: Sources, expr_sql: Any,
+                values: Hashable) -> dict[str, Aggregate]:
+    out: dict[str, Aggregate] = {}
     for m in report.measures:
         if m.formula:
             continue
         value = sources.field(m.field) if m.field else None
-        agg = m.spec.agg
-        if agg == "count":
-            col: Any = func.count(value) if value is not None else func.count()
-        elif agg == "distinct_count":
-            col = func.count(distinct(value)) if value is not None else func.count()
-        else:
-            col = getattr(func, str(agg))(value)
-        if m.spec.where is not None:
-            col = col.filter(expr_sql(m.spec.where))
-        out[m.key] = col
-    pending = list(formulas)
-    while pending:
-        m = pending.pop(0)
-        if m.formula is None:
-            continue
-        if all(n in out for n in m.formula.names):
-            out[m.key] = m.formula.to_sql(out.__getitem__)
-        else:
-            pending.append(m)
+        where = expr_sql(m.spec.where) if m.spec.where is not None else None
+        out[m.key] = Aggregate(str(m.spec.agg), value, where, (
+            m.spec.agg, repr(m.field), m.spec.where, values if where is not None else None))
     return out
 
 
-def _field_filter(report: CompiledReport, sources: _Sources, f: FieldFilter,
-                  dialect: Dialect) -> ColumnElement[bool] | None:
-    field = report.resolve(f.field)
-    if field is None or (f.form is not None and field.form != f.form):
-        return None
-    col = sources.field(field)
-    bucket_name = f.bucket
-    if field.kind in ("datetime", "timestamp"):  # viewers pick days, not instants
-        bucket_name = bucket_name or "day"
-    if bucket_name:
-        col = bucket(col, field, bucket_name, dialect, report.tz)
-        field = ResolvedField(field.relation, field.form, field.key, "text")
-    try:
-        if f.op == "in":
-            values = [coerce_for(field, v) for v in (f.value or [])]
-            condition: ColumnElement[bool] = col.in_(values)
-            return condition
-        if f.op == "range":
-            lo, hi = (f.value or (None, None))
-            parts = []
-            if lo is not None:
-                parts.append(col >= coerce_for(field, lo))
-            if hi is not None:
-                parts.append(col <= coerce_for(field, hi))
-            condition = and_(*parts) if parts else true()
-        elif f.value is None:
-            condition = col.is_(null())
-        else:
-            condition = col == coerce_for(field, f.value)
-        return condition
-    except (TypeError, ValueError) as exc:
-        raise QueryError("bad_filter_value", f"筛选值无效：{f.field} = {f.value!r}",
-                         f"bad filter value: {f.field} = {f.value!r}") from exc
+__all__ = [  # FieldFilter and QueryError live in `sources`; callers import them from here
+    "LEVEL", "Aggregate", "CallPlan", "Condition", "FieldFilter", "Grouping", "QueryError",
+    "ReportQuery", "Sources", "aggregate_sql", "assemble", "build_query", "measure_columns",
+    "ordered", "plan_query", "query_of", "statement_of",
+]

@@ -88,6 +88,12 @@ class ReportCache:
         with self._lock:
             self._entries.clear()
 
+    def stats(self) -> dict[str, int]:
+        """Hits and misses since the process started, and the entries held: what a
+        metrics endpoint or a test reads to see whether dashboards come from the cache."""
+        with self._lock:
+            return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries)}
+
 
 DEFAULT_CACHE = ReportCache()
 """The process's cache (what `invalidate` bumps); pass another to the services in tests."""

@@ -9,17 +9,19 @@ errors here: a bad parameter, filter or drill is a 422 with its code.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Connection
+from sqlalchemy.sql import Executable
 
 from engines.common import Lang
 from engines.expr import ExprError
 from engines.report.compile import CompiledReport
-from engines.report.dashboard import CompiledDashboard, Link
+from engines.report.dashboard import CompiledDashboard, DashboardPlan, Link
 from engines.report.params import resolve_params
 from engines.report.query import FieldFilter, QueryError, ReportQuery, build_query
 from engines.report.shape import ReportResult, shape_result
@@ -58,7 +60,12 @@ def _dialect(conn: Connection) -> Dialect:
 
 def _run_query(conn: Connection, report: CompiledReport, query: ReportQuery, *,
                chart: ChartSpec | None, lang: Lang, limits: Limits) -> ReportResult:
-    rows = execute(conn, query.statement, limits.timeout_ms)
+    rows = execute(conn, query.statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb)
+    return _shape(report, query, rows, chart=chart, lang=lang, limits=limits)
+
+
+def _shape(report: CompiledReport, query: ReportQuery, rows: Sequence[Mapping[str, Any]], *,
+           chart: ChartSpec | None, lang: Lang, limits: Limits) -> ReportResult:
     result = shape_result(report, query, rows, chart=chart, lang=lang)
     if result.truncated:
         raise TooManyRowsError(
@@ -107,37 +114,91 @@ def run_dashboard(conn: Connection, dashboard: CompiledDashboard, *, app: str, v
                   drill: Mapping[str, Sequence[Any]] | None = None, link: Link | None = None,
                   lang: Lang = "zh", limits: Limits | None = None,
                   cache: ReportCache | None = None) -> DashboardResult:
-    """Every widget's data for one view: global filters, per-widget drill, linkage."""
+    """Every widget's data for one view: global filters, per-widget drill, linkage.
+
+    Widgets missing from the cache are planned together: those over the same form are
+    fused into one scan (`engines.report.fuse`), and on PostgreSQL the statements left
+    run at the same time on connections of their own (`Limits.parallel_statements`)."""
     limits = limits or Limits()
-    try:
-        queries = dashboard.queries(app=app, dialect=_dialect(conn), table=records, now=now,
-                                    filters=filters, drill=drill, link=link,
-                                    row_limit=limits.row_limit)
-    except QueryError as exc:
-        raise bad_call(exc) from exc
-    except ExprError as exc:
-        raise ValidationFailed(f"报表表达式无法执行：{exc.message['zh']}",
-                               f"a report expression cannot run: {exc.message['en']}",
-                               code=exc.code) from exc
-    out: list[WidgetResult] = []
-    for wq in queries:
-        w = wq.widget
-        key = (app, f"{dashboard.key}/{w.id}", version, call_key(
+    keys: dict[str, Any] = {}
+    results: dict[str, ReportResult] = {}
+    for w in dashboard.widgets:
+        keys[w.id] = (app, f"{dashboard.key}/{w.id}", version, call_key(
             filters=dict(filters or {}), drill=list((drill or {}).get(w.id, ())),
             link=repr(link) if link and link.widget != w.id and w.spec.linked else None,
             lang=lang, rows=limits.row_limit, day=now.date().isoformat()))
-        forms = w.report.forms()
-        result = cast(ReportResult | None, cache.get(key, app, forms) if cache else None)
-        if result is None:
-            result = _run_query(conn, w.report, wq.query, chart=w.chart, lang=lang,
-                                limits=limits)
+        hit = cache.get(keys[w.id], app, w.report.forms()) if cache is not None else None
+        if hit is not None:
+            results[w.id] = cast(ReportResult, hit)
+    missing = [w.id for w in dashboard.widgets if w.id not in results]
+    if missing:
+        try:
+            plan = dashboard.plan(app=app, dialect=_dialect(conn), table=records, now=now,
+                                  filters=filters, drill=drill, link=link,
+                                  row_limit=limits.row_limit, only=set(missing),
+                                  fuse_max_rows=limits.fuse_max_rows)
+        except QueryError as exc:
+            raise bad_call(exc) from exc
+        except ExprError as exc:
+            raise ValidationFailed(f"报表表达式无法执行：{exc.message['zh']}",
+                                   f"a report expression cannot run: {exc.message['en']}",
+                                   code=exc.code) from exc
+        for wq, rows in zip(plan.queries, _widget_rows(conn, plan, limits), strict=True):
+            w = wq.widget
+            result = _shape(w.report, wq.query, rows, chart=w.chart, lang=lang, limits=limits)
             if cache is not None:
-                cache.put(key, app, forms, result)
-        layout = {"x": w.spec.x, "y": w.spec.y, "w": w.spec.w, "h": w.spec.h}
-        out.append(WidgetResult(w.id, w.report.key, w.spec.title or w.report.spec.name,
-                                layout, result))
+                cache.put(keys[w.id], app, w.report.forms(), result)
+            results[w.id] = result
+    out = [WidgetResult(w.id, w.report.key, w.spec.title or w.report.spec.name,
+                        {"x": w.spec.x, "y": w.spec.y, "w": w.spec.w, "h": w.spec.h},
+                        results[w.id]) for w in dashboard.widgets]
     spec = dashboard.spec
     return DashboardResult(spec.key, spec.name, [f.model_dump() for f in spec.filters], out)
+
+
+def _widget_rows(conn: Connection, plan: DashboardPlan,
+                 limits: Limits) -> list[Sequence[Mapping[str, Any]]]:
+    """Each planned widget's result rows: the fused statements and the other widgets'
+    own statements together, then the own statements of the members of any fused
+    grain that outgrew its cap."""
+    in_fused = {m.index for f in plan.fused for m in f.members}
+    alone = [i for i in range(len(plan.queries)) if i not in in_fused]
+    fetched = _execute_all(conn, [*(f.statement for f in plan.fused),
+                                  *(plan.queries[i].query.statement for i in alone)], limits)
+    rows: dict[int, Sequence[Mapping[str, Any]]] = dict(
+        zip(alone, fetched[len(plan.fused):], strict=True))
+    for fused, got in zip(plan.fused, fetched, strict=False):
+        split = fused.split(got)
+        if split is not None:
+            rows.update(split)
+    rest = [i for i in range(len(plan.queries)) if i not in rows]
+    rows.update(zip(rest, _execute_all(
+        conn, [plan.queries[i].query.statement for i in rest], limits), strict=True))
+    return [rows[i] for i in range(len(plan.queries))]
+
+
+def _execute_all(conn: Connection, statements: Sequence[Executable],
+                 limits: Limits) -> list[Sequence[Mapping[str, Any]]]:
+    """Run statements, at the same time on PostgreSQL: the first on the caller's
+    connection, the others each on a connection of its own from the same pool. They
+    only read, so running outside the caller's transaction changes nothing but the
+    snapshot (each sees what was committed when it started). SQLite runs them one
+    after the other: one file, and a single writer lock taken by every transaction."""
+    def run(c: Connection, statement: Executable) -> Sequence[Mapping[str, Any]]:
+        return execute(c, statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb)
+
+    workers = min(limits.parallel_statements, len(statements))
+    if workers <= 1 or conn.dialect.name != "postgresql":
+        return [run(conn, s) for s in statements]
+
+    def own(statement: Executable) -> Sequence[Mapping[str, Any]]:
+        with conn.engine.connect() as other:
+            return run(other, statement)
+
+    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        later = [pool.submit(own, s) for s in statements[1:]]
+        first = run(conn, statements[0])
+        return [first, *(f.result() for f in later)]
 
 
 def jsonable(value: Any) -> Any:

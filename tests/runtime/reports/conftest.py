@@ -7,24 +7,17 @@ PostgreSQL cases fail under CI=true and skip otherwise.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reports_fixtures import IN_CI, PG_ADMIN_URL, Dataset, make_dataset
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from pg import scratch_database
+from reports_fixtures import Dataset, make_dataset
+from sqlalchemy import Engine, insert
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from runtime.store.engine import make_engine
 from runtime.store.tables import records
-
-
-def _pg_unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required in CI and is unreachable: {reason}")
-    pytest.skip(f"PostgreSQL unreachable: {reason}")
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +52,10 @@ def report_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         yield engine
         engine.dispose()
         return
-    name = f"loom_test_report_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        _pg_unavailable(str(exc).splitlines()[0])
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        _seed(engine, dataset)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("loom_test_report") as url:
+        engine = make_engine(url)
+        try:
+            _seed(engine, dataset)
+            yield engine
+        finally:
+            engine.dispose()

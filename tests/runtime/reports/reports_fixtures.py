@@ -8,7 +8,6 @@ PostgreSQL cases fail under CI=true and skip otherwise.
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,9 +18,6 @@ import pandas as pd
 
 from engines.report.fields import FieldInfo
 
-PG_ADMIN_URL = os.environ.get("LOOM_TEST_PG_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 APP = "desk"
 NOW = datetime(2026, 3, 15, 4, 0, tzinfo=UTC)
 TZ = "Asia/Shanghai"
