@@ -4,7 +4,15 @@ money stays a Decimal through every operation."""
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
 from typing import Any
 
 from engines.expr import ops
@@ -56,7 +64,12 @@ def _round_with(x: Any, digits: Any, mode: str) -> Any:
         raise ops.fail("bad_digits", "小数位数必须在 -30 到 30 之间",
                        "digits must be between -30 and 30")
     d = ops.dec(x)
-    r = d.quantize(Decimal(1).scaleb(-n), rounding=mode)
+    try:
+        r = d.quantize(Decimal(1).scaleb(-n), rounding=mode)
+    except InvalidOperation:
+        # More digits than the decimal context holds (|x| beyond 1e28 at 2 places): no
+        # digit at that place is significant, so the value is already rounded.
+        r = d
     if isinstance(x, Decimal):
         return r
     return int(r) if n <= 0 else float(r)

@@ -71,6 +71,15 @@ def test_blank_money_plus_a_number_is_money() -> None:
     assert value == Decimal("0.1") and isinstance(value, Decimal)
 
 
+def test_rounding_money_past_the_decimal_context_keeps_the_value() -> None:
+    """Found by the property test below: 0.01 / 4e-62 squared is ~6e118, more digits
+    than Decimal's 28-digit context can quantize to two places."""
+    value = compile_expr("ROUND(POWER((m / x), 2), 2)", SCOPE).evaluate(
+        {"m": Decimal("0.01"), "x": 4.0336286258916695e-62})
+    assert isinstance(value, Decimal)
+    assert abs(value / Decimal("6.146221098389457E+118") - 1) < Decimal("1e-12")
+
+
 def test_aggregates_take_their_type_whatever_the_store_returns() -> None:
     # PostgreSQL gives numeric (Decimal) for a number field, SQLite a float for money.
     class Store(FixedEnv):
