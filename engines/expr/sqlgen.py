@@ -61,6 +61,8 @@ class Sql:
     el: Col
     type: T
     nullable: bool
+    never_blank: bool = False
+    """Never NULL nor the type's zero (a row's id): `x == it` needs no COALESCE."""
 
 
 def to_sql(node: n.Node, ctx: SqlContext) -> Col:
@@ -151,8 +153,13 @@ class SqlGen:
             el = self.ctx.outer(node.key, node.type)
             # `record.x` bound to a known value (one record in Python) is a constant: the
             # comparison can then use the raw, indexable column (see _compare_zeroed).
-            known = isinstance(el, BindParameter) and el.value is not None
-            return Sql(el, node.type, not known)
+            if isinstance(el, BindParameter):
+                return Sql(el, node.type, el.value is None)
+            # correlated with the rows of an outer query (a scheduled rule's aggregates
+            # for all candidates): a row's id is never blank, so `customer == record.id`
+            # also compares the raw, indexable column
+            row_id = node.key == "id"
+            return Sql(el, node.type, not row_id, never_blank=row_id)
         if node.kind == "name":
             return Sql(self.ctx.name(node.key, node.type), node.type, True)
         what = {"old": f"old.{node.key}", "column": f"{node.key}.{node.sub}"}.get(node.kind,
@@ -316,7 +323,8 @@ class SqlGen:
             left, right = self.zero(a), self.zero(b)
             return left.op(_SQL_OP[op], is_comparison=True)(right), False
         for col, const, flip in ((a, b, False), (b, a, True)):
-            if col.nullable and not const.nullable and self._zero_fails(op, const, flip):
+            if col.nullable and not const.nullable and (
+                    (op == "==" and const.never_blank) or self._zero_fails(op, const, flip)):
                 other = self.zero(const)
                 left, right = (other, col.el) if flip else (col.el, other)
                 return left.op(_SQL_OP[op], is_comparison=True)(right), True

@@ -101,6 +101,11 @@ class RecordsSqlContext:
 
     def outer(self, name: str, type: T) -> Col:
         if self.outer_ctx is not None:
+            if name == "id" and self._dialect != "postgresql":
+                # The correlated row's id as text WITHOUT the TEXT affinity a CAST gives:
+                # with it, SQLite will not use the expression index of the aggregated
+                # form's relation field for `customer == record.id`.
+                return literal_column("''").op("||")(self.outer_ctx.table.c.id)
             return self.outer_ctx.field(name, type)
         if self.outer_values is not None:
             return SqlGen(self).bind(self.outer_values.get(name), type).el

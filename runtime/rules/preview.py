@@ -16,8 +16,11 @@ from sqlalchemy import Connection, select
 from engines.rule.preview import dry_run
 from runtime.effects.serialize import effect_json
 from runtime.errors import not_found
-from runtime.forms.env import StoreEnv
+from runtime.expr.env import SqlEnv
+from runtime.expr.sql_context import RecordsSqlContext
+from runtime.forms.env import StoreEnv, user_info
 from runtime.rules.compiled import app_rules, native_record
+from runtime.rules.pushdown import PrecomputedEnv, add_aggregates
 from runtime.rules.runs import claimed_keys
 from runtime.rules.scheduled import candidate_query
 from runtime.store.tables import records
@@ -37,19 +40,33 @@ def preview_rule(conn: Connection, ctx: Context, *, app: str, rule: str, actor: 
         raise not_found("规则", "Rule", f"{app}/{rule}")
     now = ctx.clock.now()
     limit = max(1, min(limit, MAX_PREVIEW))
+    env: SqlEnv = StoreEnv(conn, app=app, now=now, tz=ctx.tz, actor=actor,
+                           forms=capp.expr_forms)
     if compiled.spec.is_timed:
-        stmt, _ = candidate_query(conn, ctx, compiled, app=app, forms=capp.expr_forms,
-                                  now=now, since=None, windowed=False)
-        stmt = stmt.limit(limit)
+        stmt, pushed = candidate_query(conn, ctx, compiled, app=app, forms=capp.expr_forms,
+                                       now=now, since=None, windowed=False)
+        # the actions' aggregates for the previewed records, as the tick computes them
+        sctx = RecordsSqlContext(dialect=conn.dialect.name, app=app,
+                                 form=compiled.spec.form, forms=capp.expr_forms, now=now,
+                                 tz=ctx.tz, user=user_info(actor))
+        stmt, aggs = add_aggregates(stmt.limit(limit), compiled, sctx,
+                                    with_condition=not pushed)
+        rows = conn.execute(stmt).all()
+        candidates = [native_record(r, compiled.form.fields) for r in rows]
+        if aggs.keys:
+            related = aggs.by_relation(conn)
+            known = {c["id"]: {**dict.fromkeys(aggs.keys), **related.get(c["id"], {}),
+                               **aggs.values_of(r)} for c, r in zip(candidates, rows,
+                                                                      strict=True)}
+            env = PrecomputedEnv(env, known)
     else:
         stmt = select(records).where(records.c.app == app,
                                      records.c.form == compiled.spec.form,
                                      records.c.deleted_at.is_(None)
                                      ).order_by(records.c.id.desc()).limit(limit)
-    candidates = [native_record(r, compiled.form.fields) for r in conn.execute(stmt)]
+        candidates = [native_record(r, compiled.form.fields) for r in conn.execute(stmt)]
     taken = claimed_keys(conn, app=app, rule=rule,
                          subjects=[str(c["id"]) for c in candidates])
-    env = StoreEnv(conn, app=app, now=now, tz=ctx.tz, actor=actor, forms=capp.expr_forms)
     report = dry_run(compiled, candidates, env, claimed=taken)
     return {
         "rule": rule, "at": now, "counts": report.counts(),
