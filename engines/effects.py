@@ -19,10 +19,13 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Who gets a task or message: kind is user | role | field | initiator | expr."""
+    """Who gets a task or message: kind is user | role | field | initiator | expr |
+    department_head (the head of user `value`'s department, `levels` up; `value`
+    None means the initiator's)."""
 
     kind: str
     value: str | None = None
+    levels: int = 1
 
 
 @dataclass(frozen=True, slots=True)

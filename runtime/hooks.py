@@ -29,6 +29,10 @@ class WriteEvent:
     new: Mapping[str, Any] | None
     actor: Actor
     depth: int = 0
+    system: Mapping[str, Any] | None = None
+    """The written record's system columns (id, owner, department, created_*, updated_*,
+    version) and `marks`, as the writer has them at hand, so hooks need not read the row
+    back; None when the writer does not know them."""
 
 
 Hook = Callable[["Connection", "Context", WriteEvent], None]

@@ -180,7 +180,8 @@ class CompiledForm:
     def process(self, submission: Mapping[str, Any], *, env: Env,
                 old: Mapping[str, Any] | None = None, lang: Lang = DEFAULT_LANG,
                 source: RecordSource | None = None,
-                system: Mapping[str, Any] | None = None) -> ProcessResult:
+                system: Mapping[str, Any] | None = None,
+                trusted: bool = False) -> ProcessResult:
         """Validate and normalise one submission; never raises for bad input.
 
         `old` is the stored data before an update (None on create): fields absent from
@@ -188,9 +189,12 @@ class CompiledForm:
         submitted. `source` resolves lookups and data linkage; without it, copied
         lookups keep their old value. `system` gives the record's system values
         (`id`, `owner`, `created_at`…) to expressions. `data` in the result is the
-        complete new stored data, not a patch.
+        complete new stored data, not a patch. `trusted` is a write by the system
+        (a rule or flow acting as its definition says): read-only binds people, so
+        such a write may set read-only fields (Frappe's meaning of read-only).
         """
-        run = Run(self, submission, old=old, env=env, source=source, system=system)
+        run = Run(self, submission, old=old, env=env, source=source, system=system,
+                  trusted=trusted)
         data = run.run()
         return ProcessResult(data, tuple(run.final_issues), lang)
 

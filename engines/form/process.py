@@ -8,7 +8,8 @@ Order, each step over the whole form before the next:
 3. defaults, on create only and only for fields not submitted: literal `default`,
    then `default_expr` (which sees submitted values and earlier defaults), then data
    linkage through `RecordSource.first`; new subform rows get their row defaults;
-4. read-only: a field read-only by `read_only` or `read_only_when` (judged on the
+4. read-only (people's writes only; a trusted write by a rule or flow skips it): a
+   field read-only by `read_only` or `read_only_when` (judged on the
    record *before* this write: `old` on update, the defaults on create) keeps `old`
    (or its default on create), whatever was submitted; in a subform, a read-only
    column keeps the value of the old row the submitted row names by `_id` (rows
@@ -50,8 +51,9 @@ class Run:
 
     def __init__(self, form: CompiledForm, submission: Mapping[str, Any], *,
                  old: Mapping[str, Any] | None, env: Env, source: RecordSource | None,
-                 system: Mapping[str, Any] | None) -> None:
+                 system: Mapping[str, Any] | None, trusted: bool = False) -> None:
         self.form = form
+        self.trusted = trusted
         self.submission = submission
         self.creating = old is None
         self.old: Mapping[str, Any] = old or {}
@@ -249,6 +251,8 @@ class Run:
         return self.normalise(plan, found.get(link.field), plan.key, plan.key)
 
     def read_only(self) -> None:
+        if self.trusted:
+            return  # read-only is for people: rules and flows write what they say
         before = self.native if self.creating else self.old_native
         for plan in self.form.plans:
             if not plan.input or plan.key not in self.submission:

@@ -10,7 +10,7 @@ are left for runtime, which knows who holds them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -26,10 +26,19 @@ from engines.effects import (
 )
 from engines.expr import Env, T, to_json
 from engines.rule.compiled import CompiledRule
-from engines.rule.effects import FlagRecord, RejectWrite, RuleEffect, TagRecord
+from engines.rule.effects import (
+    AssignInTurn,
+    FlagRecord,
+    RejectWrite,
+    RuleEffect,
+    TagRecord,
+    UpdateEach,
+)
 from engines.rule.forms import FormInfo
+from engines.rule.related import target_name
 from engines.rule.spec import (
     ActionSpec,
+    AssignAction,
     CallWebhookAction,
     CreateRecordAction,
     CreateTaskAction,
@@ -51,7 +60,7 @@ def _json(value: Any, form: FormInfo | None, key: str) -> Any:
 
 
 def _values(rule: CompiledRule, path: str, values: Mapping[str, Any], env: Env, *,
-            keys: Mapping[str, str], target: FormInfo | None) -> dict[str, Any]:
+            keys: Iterable[str], target: FormInfo | None) -> dict[str, Any]:
     return {key: _json(rule.exprs[f"{path}.{key}"].evaluate(values, env), target, key)
             for key in keys}
 
@@ -74,6 +83,12 @@ def recipients(rule: CompiledRule, path: str, specs: list[RecipientSpec],
             out.append(Recipient("department", spec.department))
         elif spec.kind == "email":
             out.append(Recipient("email", spec.address))
+        elif spec.kind == "department_head":
+            if spec.of == "initiator":
+                out.append(Recipient("department_head", None, spec.levels))
+            else:
+                out += [Recipient("department_head", str(v), spec.levels)
+                        for v in _as_list(values.get(spec.of))]
         elif spec.kind == "field":
             kind = ("user" if rule.form.holds_users(spec.field) else
                     "department" if rule.form.holds_departments(spec.field) else "email")
@@ -140,9 +155,16 @@ def effect_of(rule: CompiledRule, index: int, action: ActionSpec,
         where = _related_where(rule, action, values)
         if where is None:
             return None
-        return UpdateRecords(action.form, where, _values(
-            rule, f"{path}.values", values, env, keys=action.values,
-            target=rule.forms[action.form]))
+        target = rule.forms[action.form]
+        each = [k for k in action.values if f"{path}.values.{k}" in rule.targets]
+        once = _values(rule, f"{path}.values", values, env, target=target,
+                       keys=[k for k in action.values if k not in each])
+        if not each:
+            return UpdateRecords(action.form, where, once)
+        return UpdateEach(rule.key, index, action.form, where, once,
+                          _bound(rule, [f"{path}.values.{k}" for k in each], values))
+    if isinstance(action, AssignAction):
+        return _assign(rule, path, action, values, env, record_id)
     if isinstance(action, StartFlowAction):
         return StartFlow(action.flow, record_id=record_id, form=form)
     if isinstance(action, CreateTaskAction):
@@ -170,6 +192,56 @@ def effect_of(rule: CompiledRule, index: int, action: ActionSpec,
     if isinstance(action, RejectAction):
         return RejectWrite(rule.key, render_label(action.message, values, tz))
     raise AssertionError(f"unhandled action {action.kind}")
+
+
+def _bound(rule: CompiledRule, paths: list[str],
+           values: Mapping[str, Any]) -> dict[str, Any]:
+    """The triggering record's values that per-target expressions read (and `old`)."""
+    targets = {target_name(f) for p in paths for f in rule.targets[p]}
+    names: set[str] = set()
+    for p in paths:
+        names |= rule.exprs[p].names - targets
+    out = {k: values[k] for k in sorted(names) if k in values}
+    if "old" in values and any("old." in rule.exprs[p].source for p in paths):
+        out["old"] = values["old"]
+    return out
+
+
+def related_values(rule: CompiledRule, index: int, bound: Mapping[str, Any],
+                   target: Mapping[str, Any], env: Env) -> dict[str, Any]:
+    """The per-record values of an `UpdateEach`: its expressions over the triggering
+    record's `bound` values and this related record (`target`, native values)."""
+    action = rule.spec.actions[index]
+    if not isinstance(action, UpdateRelatedAction):
+        raise TypeError(f"action {index} of rule {rule.key} is not an update_related")
+    path = f"actions[{index}].values"
+    form = rule.forms[action.form]
+    out: dict[str, Any] = {}
+    for key in action.values:
+        read = rule.targets.get(f"{path}.{key}")
+        if read is None:
+            continue
+        scope = {**bound, **{target_name(f): target.get(f) for f in read}}
+        out[key] = _json(rule.exprs[f"{path}.{key}"].evaluate(scope, env), form, key)
+    return out
+
+
+def _assign(rule: CompiledRule, path: str, action: AssignAction,
+            values: Mapping[str, Any], env: Env, record_id: str | None) -> AssignInTurn | None:
+    pool = action.pool
+    department = pool.department
+    if pool.department_expr is not None:
+        found = rule.exprs[f"{path}.pool.department_expr"].evaluate(values, env)
+        if found is None or str(found).strip() == "":
+            return None  # nobody to take turns: the record is left as it is
+        department = str(found)
+    return AssignInTurn(
+        rule=rule.key, form=rule.spec.form, record_id=record_id, field=action.field,
+        role=pool.role, department=department, subdepartments=pool.subdepartments,
+        users=tuple(sorted(set(pool.users))) if pool.users is not None else None,
+        strategy=action.strategy, open_when=action.open_when,
+        values=_values(rule, f"{path}.values", values, env, keys=action.values,
+                       target=rule.form))
 
 
 def effects_of(rule: CompiledRule, values: Mapping[str, Any],

@@ -19,8 +19,10 @@ from engines.rule.compiled import CompiledRule
 from engines.rule.cycles import cycle_problems
 from engines.rule.forms import FormInfo, form_infos, formula_dependents
 from engines.rule.problems import RuleInvalidError, RuleProblem, problem
+from engines.rule.related import rewrite_targets, target_name
 from engines.rule.ruleset import RuleSet
 from engines.rule.spec import (
+    AssignAction,
     CallWebhookAction,
     CreateRecordAction,
     CreateTaskAction,
@@ -57,6 +59,7 @@ class _Checker:
         self.flows, self.channels = flows, channels
         self.problems: list[RuleProblem] = []
         self.exprs: dict[str, Compiled] = {}
+        self.targets: dict[str, frozenset[str]] = {}
         self.others = {k: dict(f.fields) for k, f in forms.items()}
         self.scope = Scope(fields=dict(form.fields), forms=self.others)
 
@@ -118,6 +121,20 @@ class _Checker:
                              f"address, so it cannot name recipients")
             elif spec.kind == "expr":
                 self.expr(f"{path}[{i}].expr", spec.expr)
+            elif spec.kind == "department_head" and spec.of != "initiator":
+                self.person_field(f"{path}[{i}].of", spec.of)
+
+    def person_field(self, path: str, key: str, *, writable: bool = False) -> bool:
+        """`key` must be a field of the rule's form holding users (and, to be assigned,
+        one that rules can write)."""
+        found = self.writable(path, key, self.form) if writable else self.field(path, key)
+        if found is None:
+            return False
+        if not self.form.holds_users(key):
+            self.add(path, "not_a_user_field", f"字段 {key} 不是成员字段",
+                     f"field {key} does not hold a user")
+            return False
+        return True
 
     def target(self, path: str, key: str) -> FormInfo | None:
         found = self.forms.get(key)
@@ -165,7 +182,7 @@ class _Checker:
         for i, action in enumerate(self.spec.actions):
             path = f"actions[{i}]"
             if self.spec.trigger.kind == "deleted" and action.kind in (
-                    "set_fields", "tag", "flag"):
+                    "set_fields", "tag", "flag", "assign"):
                 self.add(f"{path}.kind", "deleted_record",
                          "记录已删除，不能再修改它", "the record is deleted; it cannot be changed")
             if isinstance(action, NotifyAction):
@@ -178,6 +195,8 @@ class _Checker:
                     self.values(f"{path}.values", action.values, target)
             elif isinstance(action, UpdateRelatedAction):
                 self.update_related(path, action)
+            elif isinstance(action, AssignAction):
+                self.assign(path, action)
             elif isinstance(action, StartFlowAction):
                 self.flow(f"{path}.flow", action.flow)
             elif isinstance(action, CreateTaskAction):
@@ -225,7 +244,72 @@ class _Checker:
         if action.where is not None:
             self.expr(f"{path}.where", action.where, T.BOOLEAN,
                       Scope(fields=dict(target.fields), forms=self.others))
-        self.values(f"{path}.values", action.values, target)
+        for key, source in action.values.items():
+            fld = self.writable(f"{path}.values.{key}", key, target)
+            expect = fld.type if fld is not None and fld.type not in _LOOSE else None
+            self.related_value(f"{path}.values.{key}", source, expect, target)
+
+    def related_value(self, path: str, source: str, expect: T | None,
+                      target: FormInfo) -> None:
+        """A value over the triggering record that may read the related one (`target.x`)."""
+        rewritten, refs = rewrite_targets(source)
+        if not refs:
+            self.expr(path, source, expect)
+            return
+        names: dict[str, T] = {}
+        for ref in refs:
+            fld = target.field_of(ref.field)
+            if fld is None:
+                where = f"（第 {ref.line} 行第 {ref.column} 列）"
+                where_en = f" (line {ref.line}, column {ref.column})"
+                self.add(path, "unknown_field",
+                         f"相关表单 {target.key} 没有字段 {ref.field}{where}",
+                         f"the related form {target.key} has no field {ref.field}{where_en}")
+                continue
+            name = target_name(ref.field)
+            if self.form.field_of(name) is not None:
+                self.add(path, "ambiguous_target",
+                         f"表单 {self.form.key} 有字段 {name}，与 target.{ref.field} 冲突",
+                         f"form {self.form.key} has a field {name}, which target.{ref.field} "
+                         f"would be confused with")
+                continue
+            names[name] = fld.type
+        if len(names) != len({r.field for r in refs}):
+            return
+        scope = Scope(fields=dict(self.form.fields), forms=self.others, names=names)
+        if self.expr(path, rewritten, expect, scope) is not None:
+            self.targets[path] = frozenset(r.field for r in refs)
+
+    def assign(self, path: str, action: AssignAction) -> None:
+        if self.person_field(f"{path}.field", action.field, writable=True) and \
+                self.form.kinds.get(action.field, "user") != "user":
+            self.add(f"{path}.field", "not_a_user_field",
+                     f"只能分配到成员字段，{action.field} 不是",
+                     f"only a user field can be assigned; {action.field} is not one")
+        pool = action.pool
+        if not (pool.role or pool.department or pool.department_expr or pool.users):
+            self.add(f"{path}.pool", "empty_pool",
+                     "轮询范围至少需要 role、department、department_expr 或 users 之一",
+                     "a pool needs at least one of role, department, department_expr or users")
+        if pool.department and pool.department_expr:
+            self.add(f"{path}.pool", "department_twice",
+                     "department 与 department_expr 只能二选一",
+                     "give either department or department_expr, not both")
+        if pool.department_expr:
+            self.expr(f"{path}.pool.department_expr", pool.department_expr, T.TEXT)
+        if action.open_when is not None:
+            if action.strategy != "least_open":
+                self.add(f"{path}.open_when", "open_when_unused",
+                         "open_when 只用于 least_open（最少未结记录）分配",
+                         "open_when is only used by the least_open strategy")
+            else:
+                self.expr(f"{path}.open_when", action.open_when, T.BOOLEAN)
+        if action.field in action.values:
+            self.add(f"{path}.values.{action.field}", "assigned_field_in_values",
+                     f"字段 {action.field} 由分配写入，不能同时在 values 中设置",
+                     f"field {action.field} is written by the assignment; it cannot be in "
+                     f"values too")
+        self.values(f"{path}.values", action.values, self.form)
 
     def run(self) -> CompiledRule | None:
         self.trigger()
@@ -241,7 +325,8 @@ class _Checker:
         self.actions()
         if self.problems:
             return None
-        return CompiledRule(self.spec, self.form, self.forms, condition, once, dict(self.exprs))
+        return CompiledRule(self.spec, self.form, self.forms, condition, once, dict(self.exprs),
+                            dict(self.targets))
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class CompiledRule:
     once_per: Compiled | None
     exprs: Mapping[str, Compiled] = field(default_factory=dict)
     """Every other expression of the rule, by its JSON path (`actions[1].values.title`)."""
+    targets: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """update_related values reading the related record: path → its fields read
+    (`target.x`, see `engines.rule.related`)."""
 
     @property
     def key(self) -> str:

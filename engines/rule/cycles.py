@@ -25,6 +25,7 @@ import networkx as nx
 
 from engines.rule.problems import RuleProblem, problem
 from engines.rule.spec import (
+    AssignAction,
     CreateRecordAction,
     FieldChangedTrigger,
     FlowTrigger,
@@ -76,6 +77,10 @@ def _writes(rule: RuleSpec) -> Iterable[tuple[str, Any]]:
         elif isinstance(action, UpdateRelatedAction):
             for key, expr in action.values.items():
                 yield "field", _Write(action.form, key, expr)
+        elif isinstance(action, AssignAction):
+            yield "field", _Write(rule.form, action.field, None)
+            for key, expr in action.values.items():
+                yield "field", _Write(rule.form, key, expr)
         elif isinstance(action, CreateRecordAction):
             yield "created", action.form
         elif isinstance(action, StartFlowAction):

@@ -40,6 +40,8 @@ class FormInfo:
     """Relation field → the form it points at."""
     writable: frozenset[str] = frozenset()
     options: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    looked_up: Mapping[str, str] = field(default_factory=dict)
+    """Lookup field → the form field type it copies ("user" for a customer's manager)."""
 
     def field_of(self, key: str) -> Field | None:
         return self.fields.get(key) or SYSTEM_FIELDS.get(key)
@@ -48,7 +50,8 @@ class FormInfo:
         return self.field_of(key) is not None
 
     def holds_users(self, key: str) -> bool:
-        return self.kinds.get(key) == "user" or key in SYSTEM_USER_FIELDS
+        return (self.kinds.get(key) == "user" or self.looked_up.get(key) == "user"
+                or key in SYSTEM_USER_FIELDS)
 
     def holds_departments(self, key: str) -> bool:
         return self.kinds.get(key) == "department" or key == "department"
@@ -78,10 +81,12 @@ def form_info(spec: FormSpec, forms: Mapping[str, FormSpec] | None = None) -> Fo
     relations: dict[str, str] = {}
     writable: set[str] = set(WRITABLE_SYSTEM_FIELDS)
     options: dict[str, frozenset[str]] = {}
+    looked_up: dict[str, str] = {}
     for f in spec.fields:
         kinds[f.key] = f.type
         if f.type == "lookup":
             fields[f.key] = _lookup_field(spec, f.through, f.field, forms)
+            looked_up[f.key] = _lookup_kind(spec, f.through, f.field, forms)
         else:
             fields[f.key] = _type_of(f)
         if f.type == "relation":
@@ -90,7 +95,16 @@ def form_info(spec: FormSpec, forms: Mapping[str, FormSpec] | None = None) -> Fo
             options[f.key] = frozenset(o.value for o in f.options)
         if f.type not in _COMPUTED and not (f.type == "lookup" and f.mode == "follow"):
             writable.add(f.key)
-    return FormInfo(spec.key, fields, kinds, relations, frozenset(writable), options)
+    return FormInfo(spec.key, fields, kinds, relations, frozenset(writable), options,
+                    looked_up)
+
+
+def _lookup_kind(spec: FormSpec, through: str, target: str,
+                 forms: Mapping[str, FormSpec]) -> str:
+    relation = spec.field(through)
+    other = forms.get(getattr(relation, "form", "")) if relation is not None else None
+    looked = other.field(target) if other is not None else None
+    return str(looked.type) if looked is not None else "any"
 
 
 def _lookup_field(spec: FormSpec, through: str, target: str,

@@ -12,7 +12,7 @@ fired it still commits (issue 5, "bad input").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from engines.rule.actions import effects_of
 from engines.rule.compiled import Claim, CompiledRule
 from engines.rule.effects import RuleEffect
 from engines.rule.events import Event, RecordEvent
-from engines.rule.spec import DateTrigger
+from engines.rule.spec import DateTrigger, FieldChangedTrigger, UpdatedTrigger
 from engines.rule.timing import is_due
 
 EVALUATION_ERRORS = (ExprError, ArithmeticError, TypeError, ValueError, LookupError)
@@ -76,13 +76,43 @@ def fire(rule: CompiledRule, values: Mapping[str, Any], env: Env, *, trigger: st
 
 @dataclass(frozen=True)
 class RuleSet:
+    """A form's rules in firing order, indexed by what can fire them.
+
+    Why an index: a write asks "which rules may this event fire?" on every save, and a
+    form may carry dozens of rules of which one or two care. Created, deleted and flow
+    events look their rules up by kind; an update looks up each changed field (the
+    watched fields of `updated` and `field_changed` triggers), so a save that changes
+    `title` costs nothing for the 18 rules watching other fields.
+    """
+
     form: str
     rules: tuple[CompiledRule, ...]
     _ordered: tuple[CompiledRule, ...] = field(init=False, repr=False)
+    _events: tuple[CompiledRule, ...] = field(init=False, repr=False)
+    _on_kind: Mapping[str, tuple[CompiledRule, ...]] = field(init=False, repr=False)
+    _on_field: Mapping[str, tuple[CompiledRule, ...]] = field(init=False, repr=False)
+    _rank: Mapping[CompiledRule, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.rules, key=lambda r: (r.priority, r.key)))
+        events = tuple(r for r in ordered if not r.spec.is_timed and r.spec.enabled)
+        on_kind: dict[str, list[CompiledRule]] = {}
+        on_field: dict[str, list[CompiledRule]] = {}
+        for rule in events:
+            trigger = rule.spec.trigger
+            on_kind.setdefault(trigger.kind, []).append(rule)
+            watched: Iterable[str] = ()
+            if isinstance(trigger, UpdatedTrigger):
+                watched = trigger.fields or rule.form.fields
+            elif isinstance(trigger, FieldChangedTrigger):
+                watched = (trigger.field,)
+            for key in dict.fromkeys(watched):
+                on_field.setdefault(key, []).append(rule)
         object.__setattr__(self, "_ordered", ordered)
+        object.__setattr__(self, "_events", events)
+        object.__setattr__(self, "_on_kind", {k: tuple(v) for k, v in on_kind.items()})
+        object.__setattr__(self, "_on_field", {k: tuple(v) for k, v in on_field.items()})
+        object.__setattr__(self, "_rank", {r: i for i, r in enumerate(ordered)})
 
     @property
     def ordered(self) -> tuple[CompiledRule, ...]:
@@ -90,21 +120,52 @@ class RuleSet:
 
     @property
     def event_rules(self) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self._ordered if not r.spec.is_timed and r.spec.enabled)
+        return self._events
 
     @property
     def timed_rules(self) -> tuple[CompiledRule, ...]:
         return tuple(r for r in self._ordered if r.spec.is_timed and r.spec.enabled)
 
-    def fire(self, event: Event, env: Env) -> list[Firing]:
-        """The firings (and failures) of this form's event rules for `event`."""
+    def candidates(self, kind: str, changed: Collection[str] = ()) -> tuple[CompiledRule, ...]:
+        """The enabled event rules an event of `kind` ("created", "updated", "deleted",
+        "flow") may fire, in firing order.
+
+        For updates, `changed` names the fields that changed; a superset is fine (runtime
+        passes the keys whose stored JSON differs, before converting anything), since
+        `CompiledRule.trigger_matches` still decides each candidate exactly (from/to
+        values, native comparison).
+        """
+        if kind != "updated":
+            return self._on_kind.get(kind, ())
+        hits: set[CompiledRule] = set()
+        for key in changed:
+            found = self._on_field.get(key)
+            if found:
+                hits.update(found)
+        if len(hits) <= 1:
+            return tuple(hits)
+        return tuple(sorted(hits, key=self._rank.__getitem__))
+
+    def fire(self, event: Event, env: Env, candidates: Iterable[CompiledRule] | None = None,
+             *, matched: bool = False) -> list[Firing]:
+        """The firings (and failures) of this form's event rules for `event`.
+
+        `candidates` (in firing order) is what the caller has already narrowed the
+        rules to with `candidates`; by default they are looked up here. `matched` says
+        the caller has also checked each one's `trigger_matches` for this event.
+        """
         old = event.old if isinstance(event, RecordEvent) else None
         trigger = event.kind if isinstance(event, RecordEvent) else f"flow:{event.event}"
-        changed = event.changed() if isinstance(event, RecordEvent) else frozenset()
+        changed: frozenset[str] = frozenset()
+        if not matched and isinstance(event, RecordEvent):
+            changed = event.changed()
+        if candidates is None:
+            candidates = self.candidates(event.kind if isinstance(event, RecordEvent)
+                                         else "flow", changed)
         values: dict[str, Any] | None = None
         out: list[Firing] = []
-        for rule in self._ordered:
-            if not rule.trigger_matches(event, changed):
+        for rule in candidates:
+            if not matched and not rule.trigger_matches(event, changed):
                 continue
             if values is None:
                 values = rule.scope_values(event.record, old)

@@ -148,6 +148,21 @@ class FieldRecipient(StrictModel):
     field: Key
 
 
+class DepartmentHeadRecipient(StrictModel):
+    """The head of a person's department, `levels` up (1 = the direct head), as a flow's
+    `department_head` assignee means it (`engines.flow.spec.DepartmentHeadAssignee`):
+    a head's own head is the parent department's, so nobody is their own superior.
+
+    `of` is a user field of the triggering record (`owner` by default; a lookup of a
+    user field counts, e.g. a ticket's `account_manager` copied from its customer), or
+    `"initiator"`: the user whose write (or flow step) fired the rule.
+    """
+
+    kind: Literal["department_head"]
+    of: Literal["initiator"] | Key = "owner"
+    levels: int = Field(default=1, ge=1, le=10)
+
+
 class ExprRecipient(StrictModel):
     """An expression giving a username or a list of usernames."""
 
@@ -164,7 +179,7 @@ class EmailRecipient(StrictModel):
 
 RecipientSpec = Annotated[
     UserRecipient | RoleRecipient | DepartmentRecipient | FieldRecipient | ExprRecipient
-    | EmailRecipient,
+    | EmailRecipient | DepartmentHeadRecipient,
     Field(discriminator="kind"),
 ]
 
@@ -201,7 +216,11 @@ class UpdateRelatedAction(StrictModel):
     When `relation` is a field of the rule's form, the one record it points at is
     updated; when it is a field of `form` pointing back, every record of `form` linked
     to the triggering record is. `where` (an expression over `form`) narrows them.
-    Values are expressions over the triggering record.
+    Values are expressions over the triggering record; in them `target.x` reads field
+    `x` of each related record being updated, so a value can compare the two, e.g.
+    `IF(record.paid_date <= target.due_at, "kept", "kept_late")`. Values
+    that read `target` are computed per related record (runtime asks the compiled
+    rule for each one); the others once.
     """
 
     kind: Literal["update_related"]
@@ -209,6 +228,44 @@ class UpdateRelatedAction(StrictModel):
     relation: Key
     where: Expr | None = None
     values: dict[Key, Expr] = Field(min_length=1)
+
+
+class AssignPool(StrictModel):
+    """Who takes turns: the active users matching every filter given (at least one).
+
+    `department` is a department key; `department_expr` an expression over the
+    triggering record giving one (e.g. `CONCAT("sales_", sales_team)`), as `default` /
+    `default_expr` are for fields. `subdepartments` widens a department to its tree.
+    `users` is an explicit list (the order does not matter: members are taken in
+    username order, so the rotation is stable whatever order the directory returns).
+    """
+
+    role: Key | None = None
+    department: str | None = Field(default=None, min_length=1, max_length=64)
+    department_expr: Expr | None = None
+    subdepartments: bool = False
+    users: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=500)
+
+
+class AssignAction(StrictModel):
+    """Set a user field of the triggering record to the next member of a pool, in turn.
+
+    `round_robin`: a durable counter per (app, rule, pool) in the database, advanced
+    atomically, picks member `counter mod size` of the members in username order.
+    `least_open`: the member with the fewest records of this form assigned to them
+    (and matching `open_when`, e.g. `status != "closed"`), ties taken in turn from the
+    same counter. `values` (expressions over the triggering record, as in set_fields)
+    are written in the same update, only when somebody is assigned: with an empty
+    pool (or a `department_expr` that gives nothing) the record is left as it is.
+    """
+
+    kind: Literal["assign"]
+    field: Key
+    pool: AssignPool
+    strategy: Literal["round_robin", "least_open"] = "round_robin"
+    open_when: Expr | None = None
+    values: dict[Key, Expr] = Field(default_factory=dict)
 
 
 class StartFlowAction(StrictModel):
@@ -263,7 +320,7 @@ class RejectAction(StrictModel):
 ActionSpec = Annotated[
     NotifyAction | CreateRecordAction | SetFieldsAction | UpdateRelatedAction
     | StartFlowAction | CreateTaskAction | TagAction | FlagAction | CallWebhookAction
-    | RejectAction,
+    | RejectAction | AssignAction,
     Field(discriminator="kind"),
 ]
 

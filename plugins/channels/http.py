@@ -1,9 +1,9 @@
 """One HTTP POST with a timeout, turned into a DeliveryResult or a DeliveryError.
 
 Shared by the webhook, DingTalk and WeCom channels so they classify failures alike:
-network errors, timeouts, 408, 429 and 5xx are worth retrying; other 4xx and
-garbage answers are not. URLs are never echoed in errors because robot URLs carry
-their access token.
+network errors, timeouts, 408, 425, 429 and 5xx are worth retrying; other 4xx and
+malformed addresses are not (garbage answers are retried: a proxy's error page). URLs
+are never echoed in errors because robot URLs carry their access token.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def post(channel: str, url: str, *, content: bytes, headers: Mapping[str, str],
     except httpx.TimeoutException as exc:
         raise DeliveryError(channel, "timeout", f"no answer within {timeout:g}s",
                             retryable=True) from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        # not an http(s) URL at all: no retry can fix the address
+        raise DeliveryError(channel, "bad_address", "the target address is not a valid "
+                            "http(s) URL", retryable=False) from exc
     except httpx.HTTPError as exc:
         raise DeliveryError(channel, "unreachable", f"cannot reach the target: "
                             f"{type(exc).__name__}", retryable=True) from exc

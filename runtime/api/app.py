@@ -75,6 +75,7 @@ def _mount(app: FastAPI) -> None:
     from runtime.apps.api import router as apps
     from runtime.apps.impact import router as publish_impact
     from runtime.auth.api import router as auth
+    from runtime.auth.users_api import router as users
     from runtime.expr.api import router as expr
     from runtime.files.api import router as files
     from runtime.flows.api import router as flows
@@ -91,6 +92,6 @@ def _mount(app: FastAPI) -> None:
     app.include_router(public)
     private = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_actor)])
     for router in (apps, records, expr, rules, notifications, files, transfer,
-                   publish_impact, flows, tasks, reports):
+                   publish_impact, flows, tasks, reports, users):
         private.include_router(router)
     app.include_router(private)

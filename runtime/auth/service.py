@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import stat
 from datetime import datetime, timedelta
@@ -28,22 +29,52 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
+
+
+def check_email(email: str | None) -> str | None:
+    """A user's address, trimmed ('' clears it); refused when it cannot be one, so a
+    typo fails when it is entered rather than as a bounced notification later."""
+    if email is None:
+        return None
+    email = email.strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise ValidationFailed(f"不是有效的邮箱地址：{email}",
+                               f"Not a valid email address: {email}")
+    return email
+
+
 def create_user(conn: Connection, *, username: str, password: str, now: datetime,
                 roles: list[str] | None = None, department: str | None = None,
-                display_name: str | None = None, is_admin: bool = False) -> Actor:
+                display_name: str | None = None, is_admin: bool = False,
+                email: str | None = None) -> Actor:
     if not username or len(username) > 64:
         raise ValidationFailed("用户名长度必须在 1 到 64 之间",
                                "A username has 1 to 64 characters")
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(f"密码至少 {MIN_PASSWORD} 位",
                                f"A password has at least {MIN_PASSWORD} characters")
+    address = check_email(email)
     if conn.execute(select(users.c.username).where(users.c.username == username)).first():
         raise Conflict(f"用户已存在：{username}", f"User already exists: {username}")
     conn.execute(insert(users).values(
         username=username, display_name=display_name or username,
         password_hash=_hasher.hash(password), roles=list(roles or []),
-        department=department, is_admin=is_admin, active=True, created_at=now))
+        department=department, is_admin=is_admin, active=True, created_at=now,
+        email=address))
     return Actor(username, display_name or username, department, tuple(roles or ()), is_admin)
+
+
+def set_email(conn: Connection, username: str, email: str | None) -> str | None:
+    """Set (or, with None or '', clear) a user's address; returns what was stored."""
+    address = check_email(email)
+    done = conn.execute(update(users).where(users.c.username == username)
+                        .values(email=address)).rowcount
+    if done != 1:
+        raise not_found("用户", "User", username)
+    return address
 
 
 def get_user(conn: Connection, username: str) -> Actor:

@@ -248,6 +248,8 @@ def user_create(
     role: Annotated[list[str] | None, typer.Option("--role")] = None,
     department: Annotated[str | None, typer.Option()] = None,
     admin: Annotated[bool, typer.Option("--admin")] = False,
+    email: Annotated[str | None, typer.Option(
+        help="Where email notifications to this user go")] = None,
     database_url: DbOpt = None,
 ) -> None:
     """Create a user."""
@@ -259,9 +261,12 @@ def user_create(
     try:
         with ctx.engine.begin() as conn:
             create_user(conn, username=name, password=password, now=ctx.clock.now(),
-                        roles=role or [], department=department, is_admin=admin)
+                        roles=role or [], department=department, is_admin=admin,
+                        email=email)
     except LoomError as e:
         raise _fail(e.message["en"]) from None
+    finally:
+        ctx.engine.dispose()
     typer.echo(f"created user {name}")
 
 

@@ -16,10 +16,12 @@ from engines.effects import (
     StartFlow,
     UpdateRecords,
 )
-from engines.rule.effects import FlagRecord, TagRecord
+from engines.rule.effects import AssignInTurn, FlagRecord, TagRecord, UpdateEach
 from runtime.effects import outside
 from runtime.effects import records as record_effects
+from runtime.effects.assign import assign_in_turn
 from runtime.effects.registry import ATOMIC_EFFECTS, EFFECT_HANDLERS, EffectHandler
+from runtime.effects.related import update_each
 
 BUILTIN: dict[type, EffectHandler] = {
     SetFields: record_effects.set_fields,
@@ -27,6 +29,8 @@ BUILTIN: dict[type, EffectHandler] = {
     UpdateRecords: record_effects.update_records,
     TagRecord: record_effects.tag_record,
     FlagRecord: record_effects.flag_record,
+    AssignInTurn: assign_in_turn,
+    UpdateEach: update_each,
     CreateTask: outside.create_task,
     Notify: outside.notify,
     CallWebhook: outside.call_webhook,

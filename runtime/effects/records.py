@@ -32,6 +32,22 @@ _MARK_WHERE = ((records.c.id == bindparam("m_id")) & (records.c.app == bindparam
                & (records.c.form == bindparam("m_form")))
 _SELECT_MARKS = select(records.c.marks).where(_MARK_WHERE)
 _UPDATE_MARKS = update(records).where(_MARK_WHERE).values(marks=bindparam("m_marks"))
+_UPDATE_MARKS_IF_NONE = update(records).where(
+    _MARK_WHERE, records.c.marks.is_(None)).values(marks=bindparam("m_marks"))
+_UPDATE_MARKS_IF_SAME = update(records).where(
+    _MARK_WHERE, records.c.marks == bindparam("m_old", type_=records.c.marks.type)
+).values(marks=bindparam("m_marks"))
+
+KNOWN_MARKS = "loom.effects.known_marks"
+"""`conn.info` key: (app, form, record id, marks) of the record a write has just read or
+written, so a tag or flag on it is one conditional UPDATE instead of a read and a write.
+Only a hint: the UPDATE checks the marks are still these, and reads them when not."""
+
+
+def remember_marks(conn: Connection, app: str, form: str, record_id: str,
+                   marks: Any) -> None:
+    """Note the marks a record has now (None: none yet), for the next tag or flag."""
+    conn.info[KNOWN_MARKS] = (app, form, record_id, marks)
 
 
 def _target(effect_form: str | None, effect_id: str | None,
@@ -81,18 +97,36 @@ def update_records(conn: Connection, ctx: Context, effect: UpdateRecords,
     return {"updated": [str(i) for i in ids]}
 
 
+def _changed_marks(old: Any, change: Any) -> dict[str, Any]:
+    marks = dict(old or {})
+    marks.setdefault("tags", [])
+    marks.setdefault("flags", {})
+    change(marks)
+    return marks
+
+
 def _change_marks(conn: Connection, scope: EffectScope, form: str, record_id: str,
                   change: Any) -> dict[str, Any]:
     key = {"m_id": int(record_id), "m_app": scope.app, "m_form": form}
+    known = conn.info.get(KNOWN_MARKS)
+    if known is not None and known[:3] == (scope.app, form, record_id):
+        old = known[3]
+        marks = _changed_marks(old, change)
+        if old is None:
+            done = conn.execute(_UPDATE_MARKS_IF_NONE, {**key, "m_marks": marks}).rowcount
+        else:
+            done = conn.execute(_UPDATE_MARKS_IF_SAME,
+                                {**key, "m_marks": marks, "m_old": old}).rowcount
+        if done == 1:
+            remember_marks(conn, scope.app, form, record_id, marks)
+            return {"record_id": record_id, "marks": marks}
     row = conn.execute(_SELECT_MARKS, key).first()
     if row is None:
         raise BadRequest("效果的目标记录不存在", "The effect's record does not exist",
                          code="no_target")
-    marks = dict(row.marks or {})
-    marks.setdefault("tags", [])
-    marks.setdefault("flags", {})
-    change(marks)
+    marks = _changed_marks(row.marks, change)
     conn.execute(_UPDATE_MARKS, {**key, "m_marks": marks})
+    remember_marks(conn, scope.app, form, record_id, marks)
     return {"record_id": record_id, "marks": marks}
 
 

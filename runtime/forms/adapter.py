@@ -23,13 +23,15 @@ from runtime.forms.sources import StoreRecords
 
 def process(conn: Connection, ctx: Context, capp: CompiledApp, cform: CompiledForm,
             data: dict[str, Any], *, old: dict[str, Any] | None, actor: Actor,
-            lang: str, system: dict[str, Any] | None = None) -> dict[str, Any]:
+            lang: str, system: dict[str, Any] | None = None,
+            trusted: bool = False) -> dict[str, Any]:
     """Normalise, compute and validate; the stored data, or every error at once.
     `system` holds the record's system values (id, owner, created_at, …) for
-    expressions that read them."""
+    expressions that read them; `trusted` marks a rule's or flow's write, which
+    read-only fields do not bind."""
     env = env_for(conn, ctx, capp, actor)
     result = cform.process(data, env=env, old=old, lang="en" if lang == "en" else "zh",
-                           source=StoreRecords(conn, env), system=system)
+                           source=StoreRecords(conn, env), system=system, trusted=trusted)
     if not result.ok:
         details = [Detail(i.field, i.code, dict(i.message)) for i in result.issues]
         raise ValidationFailed("提交的数据有误", "The submission has errors", details=details)

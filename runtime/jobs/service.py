@@ -6,6 +6,9 @@ write always has its follow-up work and a rolled-back one never does. Claiming u
 single-writer lock on SQLite; a claim holds a lease (`locked_until`), so a worker that
 dies mid-job leaves it to be picked up again: at-least-once, nothing lost on a crash.
 Failures are retried with exponential backoff, then marked failed and kept visible.
+A failure that says trying again cannot help — an exception whose `retryable` is False,
+such as a channel's `DeliveryError` for a 4xx answer (other than 408/425/429), a refused
+address or a malformed URL — fails the job at once instead of after every backoff.
 """
 
 from __future__ import annotations
@@ -85,6 +88,13 @@ def claim(engine: Engine, *, now: datetime, worker: str, limit: int = 10) -> lis
         return rows
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """Could running the job again succeed? Yes unless the error says otherwise with
+    `retryable = False` (the channel plugins' `DeliveryError`; any handler may raise
+    an exception carrying it)."""
+    return getattr(exc, "retryable", True) is not False
+
+
 def run_one(ctx: Context, job: Any, now: datetime) -> bool:
     engine = ctx.engine
     fn = HANDLERS.get(job.kind)
@@ -94,9 +104,10 @@ def run_one(ctx: Context, job: Any, now: datetime) -> bool:
         fn(dataclasses.replace(ctx, clock=FixedClock(now)), job.payload, now)
     except Exception as exc:  # a job's failure must never stop the runner
         attempts = job.attempts + 1
-        failed = attempts >= job.max_attempts or fn is None
-        log.warning("job %s (%s) failed, attempt %s: %s", job.id, job.kind, attempts,
-                    type(exc).__name__)
+        permanent = fn is None or not is_retryable(exc)
+        failed = permanent or attempts >= job.max_attempts
+        log.warning("job %s (%s) failed, attempt %s%s: %s", job.id, job.kind, attempts,
+                    " (permanent)" if permanent else "", type(exc).__name__)
         with engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job.id).values(
                 status="failed" if failed else "queued", locked_by=None, locked_until=None,

@@ -2,6 +2,9 @@
 
 Rules hand over recipients partly resolved (a field's users are already usernames);
 flows may hand over `field`, `initiator` or `owner` recipients that need the record.
+A `department_head` recipient (the head of a user's department, `levels` up; of the
+initiator when it names nobody) is answered by the flows' `StoreDirectory`, so a
+rule and a flow node mean the same person by it.
 Both the effect applier (tasks, inbox rows, in the write's transaction) and the
 `notify.send` job (outside channels, after commit) resolve through here, so a role
 means the same people everywhere.
@@ -17,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from engines.effects import Recipient
 from plugins.channels.base import Contact
+from runtime.flows.directory import StoreDirectory
 from runtime.ids import as_id
 from runtime.store.tables import records, users
 
@@ -32,12 +36,16 @@ class RecordRef:
 
 
 def recipient_json(r: Recipient) -> dict[str, Any]:
-    return {"kind": r.kind, "value": r.value}
+    doc: dict[str, Any] = {"kind": r.kind, "value": r.value}
+    if r.levels != 1:
+        doc["levels"] = r.levels
+    return doc
 
 
 def recipient_of(doc: Mapping[str, Any]) -> Recipient:
     value = doc.get("value")
-    return Recipient(str(doc["kind"]), None if value is None else str(value))
+    return Recipient(str(doc["kind"]), None if value is None else str(value),
+                     int(doc.get("levels") or 1))
 
 
 def _record_row(conn: Connection, ref: RecordRef) -> Any:
@@ -67,6 +75,7 @@ def resolve_usernames(conn: Connection, recipients: Iterable[Recipient],
     loaded = False
     wanted = list(recipients)
     people: list[Any] | None = None
+    directory: StoreDirectory | None = None
     for r in wanted:
         if r.kind in ("role", "department") and people is None:
             people = list(conn.execute(select(users.c.username, users.c.roles,
@@ -84,6 +93,11 @@ def resolve_usernames(conn: Connection, recipients: Iterable[Recipient],
             found += _as_names(row.owner if r.value == "owner" else (row.data or {}).get(r.value))
         elif r.kind == "owner" and row is not None:
             found += _as_names(row.owner)
+        elif r.kind == "department_head":
+            directory = directory or StoreDirectory(conn)
+            person = r.value or ref.initiator
+            head = directory.department_head(person, r.levels) if person else None
+            found += _as_names(head)
         elif r.kind == "initiator":
             found += _as_names(ref.initiator) if ref.initiator else \
                 _as_names(row.owner if row is not None else None)
@@ -98,8 +112,10 @@ def _active(conn: Connection, names: list[str]) -> list[str]:
     return [n for n in names if n in known]
 
 
-def _user_email(username: str) -> str | None:
-    # The users table has no email column yet: a username that is an address is used.
+def _user_email(username: str, email: str | None) -> str | None:
+    """The user's address; without one, a username that is an address is used."""
+    if email:
+        return email
     domain = username.rpartition("@")[2]
     return username if "@" in username and "." in domain else None
 
@@ -109,9 +125,12 @@ def resolve_contacts(conn: Connection, recipients: Iterable[Recipient],
     """Users (with display name and address when known) plus literal email addresses."""
     wanted = list(recipients)
     names = resolve_usernames(conn, [r for r in wanted if r.kind != "email"], ref)
-    display = {r.username: r.display_name for r in conn.execute(
-        select(users.c.username, users.c.display_name).where(users.c.username.in_(names)))}
-    out = [Contact(username=n, name=display.get(n) or n, email=_user_email(n)) for n in names]
+    known = {r.username: r for r in conn.execute(
+        select(users.c.username, users.c.display_name, users.c.email)
+        .where(users.c.username.in_(names)))}
+    out = [Contact(username=n, name=(known[n].display_name if n in known else None) or n,
+                   email=_user_email(n, known[n].email if n in known else None))
+           for n in names]
     seen = {c.email for c in out if c.email}
     for r in wanted:
         if r.kind == "email" and r.value and r.value not in seen:

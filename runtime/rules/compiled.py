@@ -16,11 +16,13 @@ from typing import Any, cast
 from engines.expr import SYSTEM_FIELDS, Field, fields_to_native
 from engines.rule.compile import AppRules, compile_rules
 from engines.rule.compiled import CompiledRule
+from engines.rule.ruleset import RuleSet
 from engines.rule.templates import label_texts, placeholders
 from runtime.apps.registry import CompiledApp
 
 _MAX = 64
-_cache: dict[int, tuple[CompiledApp, AppRules, dict[str, tuple[CompiledRule, ...]]]] = {}
+_Entry = tuple[CompiledApp, AppRules, dict[str, tuple[RuleSet, Mapping[str, Field]]]]
+_cache: dict[int, _Entry] = {}
 _lock = threading.Lock()
 
 
@@ -30,16 +32,22 @@ def app_rules(capp: CompiledApp) -> AppRules:
 
 
 def event_rules(capp: CompiledApp, form: str) -> tuple[CompiledRule, ...]:
-    """The enabled event rules of `form`, in firing order (asked on every write)."""
-    events = _entry(capp)[2]
-    found = events.get(form)
+    """The enabled event rules of `form`, in firing order."""
+    return form_rules(capp, form)[0].event_rules
+
+
+def form_rules(capp: CompiledApp, form: str) -> tuple[RuleSet, Mapping[str, Field]]:
+    """`form`'s rule set (with its trigger index) and its fields' expression types,
+    looked up once per app version and form: every write asks."""
+    per_form = _entry(capp)[2]
+    found = per_form.get(form)
     if found is None:
-        found = events[form] = _entry(capp)[1].for_form(form).event_rules
+        rules = _entry(capp)[1]
+        found = per_form[form] = (rules.for_form(form), form_fields(rules, form))
     return found
 
 
-def _entry(capp: CompiledApp) -> tuple[CompiledApp, AppRules,
-                                       dict[str, tuple[CompiledRule, ...]]]:
+def _entry(capp: CompiledApp) -> _Entry:
     hit = _cache.get(id(capp))
     if hit is not None and hit[0] is capp:
         return hit
@@ -47,8 +55,7 @@ def _entry(capp: CompiledApp) -> tuple[CompiledApp, AppRules,
     specs = list(bundle.of("rules").values())
     compiled = compile_rules(cast(Any, specs), cast(Any, dict(bundle.of("forms"))),
                              flows=set(bundle.of("flows")))
-    entry: tuple[CompiledApp, AppRules, dict[str, tuple[CompiledRule, ...]]] = (
-        capp, compiled, {})  # the entry holds capp, so its id stays unique while cached
+    entry: _Entry = (capp, compiled, {})  # holds capp, so its id stays unique while cached
     with _lock:
         if len(_cache) >= _MAX:
             _cache.pop(next(iter(_cache)))
@@ -73,8 +80,9 @@ def _utc(at: datetime | None) -> datetime | None:
 
 
 def system_values(row: Any) -> dict[str, Any]:
-    """The system fields of a `records` row, as native values."""
-    m = row._mapping
+    """The system fields of a `records` row (or a mapping of its columns), as native
+    values."""
+    m = row if isinstance(row, Mapping) else row._mapping
     out: dict[str, Any] = {"id": str(m["id"])}
     for key in ("owner", "department", "created_by", "updated_by", "version"):
         if key in m:
@@ -111,4 +119,5 @@ def reads_system(rule: CompiledRule) -> bool:
                 for text in label_texts(label).values():
                     names.update(placeholders(text))
         names.update(r.field for r in getattr(action, "to", ()) if r.kind == "field")
+        names.update(r.of for r in getattr(action, "to", ()) if r.kind == "department_head")
     return bool(names & _SYSTEM_NAMES)

@@ -1,13 +1,17 @@
 """Event rules as a write hook: run in the transaction of the write that fired them.
 
-The hook is cheap when nothing matches: the form's event rules are checked against
-the changed fields first, and only when one matches is the record's system data read
-and an expression environment built. One `CascadeGuard` lives on the connection for
-the whole chain a top-level write (depth 0) starts; nested writes (depth > 0) reuse it.
+The hook costs next to nothing when nothing matches: the form's rule set looks up the
+rules that may fire from the event's kind and, for an update, from the keys whose
+stored values differ (before converting anything), and only when one of those
+matches exactly is an expression environment built. The record's system columns and
+marks come with the event, so rules never read the row back. One `CascadeGuard` lives
+on the connection for the whole chain a top-level write (depth 0) starts; nested writes
+(depth > 0) reuse it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -16,18 +20,18 @@ from engines.expr import fields_to_native
 from engines.rule.cascade import CascadeGuard, CascadeLimitError
 from engines.rule.events import FlowEvent, RecordEvent
 from runtime.auth.models import Actor
+from runtime.effects.records import remember_marks
 from runtime.errors import Conflict
 from runtime.forms.env import StoreEnv
 from runtime.hooks import WriteEvent
 from runtime.rules.compiled import (
-    app_rules,
-    event_rules,
-    form_fields,
+    form_rules,
     native_record,
     reads_system,
     system_values,
 )
 from runtime.rules.firing import apply_firing
+from runtime.rules.runs import write_behind
 from runtime.store.tables import records
 
 if TYPE_CHECKING:
@@ -54,34 +58,54 @@ def _guard(conn: Connection, depth: int) -> CascadeGuard:
     return guard
 
 
+def _stored_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Keys whose stored JSON differs: a superset of the fields whose native values
+    differ (equal JSON converts to equal values), found without converting anything."""
+    keys = [k for k, v in new.items() if old.get(k, _MISSING) != v]
+    keys.extend(k for k in old if k not in new)
+    return keys
+
+
+_MISSING = object()
+
+
 def run_event_rules(conn: Connection, ctx: Context, event: WriteEvent) -> None:
     """The `after_write` hook: fire the written form's event rules."""
     capp = ctx.apps.current(conn, event.app)
-    rules = app_rules(capp)
-    candidates = event_rules(capp, event.form)
+    ruleset, fields = form_rules(capp, event.form)
+    kind: Any = event.action
+    if kind == "updated":
+        candidates = ruleset.candidates(kind, _stored_changes(event.old or {},
+                                                              event.new or {}))
+    else:
+        candidates = ruleset.candidates(kind)
     if not candidates:
         return
-    fields = form_fields(rules, event.form)
-    kind: Any = event.action
     current = event.new if event.new is not None else event.old or {}
-    record = {**fields_to_native(dict(current), fields), "id": event.record_id}
-    old = fields_to_native(dict(event.old), fields) if kind == "updated" and event.old else {}
+    record = fields_to_native(current, fields)
+    record["id"] = event.record_id
+    old = fields_to_native(event.old, fields) if kind == "updated" and event.old else {}
     probe = RecordEvent(kind, event.form, record, old, event.depth)
     changed = probe.changed()
     matching = [r for r in candidates if r.trigger_matches(probe, changed)]
     if not matching:
         return
+    known = event.system
     system: dict[str, Any] = {}
-    if any(reads_system(r) for r in matching):
+    if known is not None:
+        system = system_values(known)
+    elif any(reads_system(r) for r in matching):
         row = conn.execute(_SELECT_SYSTEM, {"rid": int(event.record_id)}).first()
         system = system_values(row) if row is not None else {}
     full = RecordEvent(kind, event.form, {**record, **system},
                        {**old, **system} if old else {}, event.depth)
+    if known is not None and "marks" in known:
+        remember_marks(conn, event.app, event.form, event.record_id, known["marks"])
     env = StoreEnv(conn, app=event.app, now=ctx.clock.now(), tz=ctx.tz, actor=event.actor,
                    forms=capp.expr_forms)
     guard = _guard(conn, event.depth)
     try:
-        for firing in rules.for_form(event.form).fire(full, env):
+        for firing in ruleset.fire(full, env, matching, matched=True):
             apply_firing(conn, ctx, firing, app=event.app, actor=event.actor,
                          depth=event.depth, guard=guard)
     except CascadeLimitError as exc:
@@ -97,13 +121,13 @@ def run_flow_rules(conn: Connection, ctx: Context, *, app: str, flow: str, event
     approved, rejected, completed, …), in the caller's transaction. The flow runtime
     calls this; returns how many rules fired (ok or error)."""
     capp = ctx.apps.current(conn, app)
-    ruleset = app_rules(capp).for_form(form)
-    if not any(r.spec.trigger.kind == "flow" for r in event_rules(capp, form)):
+    ruleset, fields = form_rules(capp, form)
+    if not ruleset.candidates("flow"):
         return 0
     row = conn.execute(select(records).where(records.c.id == int(record_id))).first()
     if row is None:
         return 0
-    values = native_record(row, form_fields(app_rules(capp), form))
+    values = native_record(row, fields)
     env = StoreEnv(conn, app=app, now=ctx.clock.now(), tz=ctx.tz, actor=actor,
                    forms=capp.expr_forms)
     guard = _guard(conn, depth)
@@ -130,4 +154,5 @@ def install_rule_hooks(ctx: Context) -> None:
 
     if run_event_rules not in ctx.hooks.after_write:
         ctx.hooks.after_write.append(run_event_rules)
+    write_behind(ctx.engine)
     register_tick()

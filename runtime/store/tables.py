@@ -152,6 +152,7 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTC_TS, nullable=False),
+    Column("email", String(254), nullable=True),  # for email notifications (0004)
 )
 
 departments = Table(
@@ -270,6 +271,17 @@ rule_schedules = Table(
     Column("app", String(64), primary_key=True),
     Column("rule", String(64), primary_key=True),
     Column("since", UTC_TS, nullable=False),
+)
+
+# Round-robin cursors of `assign` rule actions: one counter per (app, rule, pool),
+# advanced with an atomic upsert (`INSERT … ON CONFLICT … RETURNING`), like sequences.
+rule_cursors = Table(
+    "rule_cursors",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("pool", String(128), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 # The run log: every firing, with what it did and how it went.

@@ -190,5 +190,5 @@ def test_effect_json_is_plain() -> None:
                                  due=datetime(2026, 1, 1, tzinfo=UTC),
                                  data={"n": Decimal("1.50")}))
     assert doc == {"type": "CreateTask", "title": {"zh": "a", "en": "a"},
-                   "assignees": [{"kind": "user", "value": "u"}], "record_id": None,
+                   "assignees": [{"kind": "user", "value": "u", "levels": 1}], "record_id": None,
                    "form": None, "due": "2026-01-01T00:00:00+00:00", "data": {"n": "1.50"}}
