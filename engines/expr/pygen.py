@@ -10,6 +10,8 @@ with a constant); blanks, money, dates and bounds go through `ops`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import InvalidOperation
+from decimal import Overflow as DecimalOverflow
 from typing import Any
 
 from engines.expr import nodes as n
@@ -23,6 +25,11 @@ _EMPTY: dict[str, Any] = {}
 
 
 def _runtime_error(exc: BaseException) -> ExprError:
+    if isinstance(exc, InvalidOperation | DecimalOverflow | OverflowError):
+        # A result with more digits than exact decimals hold (money at 1e-300 scale,
+        # 1e300 squared): the number is out of range, not a mistake in the expression.
+        return ExprError("out_of_range", "数值超出可计算范围",
+                         "the number is out of the range that can be computed")
     return ExprError("eval_error", f"计算出错：{type(exc).__name__}",
                      f"evaluation failed: {type(exc).__name__}: {str(exc)[:200]}")
 

@@ -80,6 +80,15 @@ def test_rounding_money_past_the_decimal_context_keeps_the_value() -> None:
     assert abs(value / Decimal("6.146221098389457E+118") - 1) < Decimal("1e-12")
 
 
+def test_decimal_results_past_their_precision_are_out_of_range() -> None:
+    """Found by the property test below: MOD of a cent by 2e-284 needs more digits than
+    an exact decimal holds; that is a range error, not a broken expression."""
+    with pytest.raises(ExprError) as err:
+        compile_expr("MOD(m, x)", SCOPE).evaluate(
+            {"m": Decimal("0.01"), "x": 2.3001738670084803e-284})
+    assert err.value.code == "out_of_range"
+
+
 def test_aggregates_take_their_type_whatever_the_store_returns() -> None:
     # PostgreSQL gives numeric (Decimal) for a number field, SQLite a float for money.
     class Store(FixedEnv):
