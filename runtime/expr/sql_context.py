@@ -72,6 +72,10 @@ class RecordsSqlContext:
         self.table = table if table is not None else records
         self.outer_ctx = outer_ctx
         self._aliases = 0
+        # Nesting depth names the aliases: the same expression compiles to the same SQL
+        # text on every write, so SQLAlchemy's compiled cache and SQLite's statement
+        # cache hit (an id()-based name made every credit check a new statement).
+        self._depth: int = 0 if outer_ctx is None else outer_ctx._depth + 1
 
     # --------------------------------------------------------------- protocol
     @property
@@ -118,7 +122,7 @@ class RecordsSqlContext:
     def aggregate(self, func_name: str, form: str, condition: SqlPart | None,
                   value: SqlPart | None) -> Col:
         self._aliases += 1
-        alias = records.alias(f"agg_{form}_{id(self) % 10000}_{self._aliases}")
+        alias = records.alias(f"agg_{form}_{self._depth}_{self._aliases}")
         inner = RecordsSqlContext(dialect=self._dialect, app=self.app, form=form,
                                   forms=self.forms, now=self._now, tz=self._tz,
                                   user=self._user, holidays=self._holidays, params=self.params,
