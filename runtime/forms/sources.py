@@ -6,12 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from engines.expr import Compiled
 from runtime.expr.env import SqlEnv
 from runtime.expr.sql_context import RecordsSqlContext
 from runtime.store.tables import records
+
+# Built once: a lookup runs for every record written with a lookup field, and building
+# and cache-keying the statement each time cost more than running it.
+_GET_DATA = select(records.c.data).where(
+    records.c.id == bindparam("s_id"), records.c.app == bindparam("s_app"),
+    records.c.form == bindparam("s_form"), records.c.deleted_at.is_(None))
 
 
 class StoreRecords:
@@ -25,9 +31,7 @@ class StoreRecords:
         except (TypeError, ValueError):
             return None
         data: Mapping[str, Any] | None = self.conn.execute(
-            select(records.c.data).where(
-                records.c.id == rid, records.c.app == self.env.app, records.c.form == form,
-                records.c.deleted_at.is_(None))).scalar()
+            _GET_DATA, {"s_id": rid, "s_app": self.env.app, "s_form": form}).scalar()
         return data
 
     def first(self, form: str, where: Compiled,

@@ -3,9 +3,10 @@
 A unique value is a row in `unique_values` whose primary key is (app, form, field,
 value): the database refuses a second claim, also between concurrent transactions
 (on PostgreSQL the second waits for the first to commit, then fails), so no check-then-
-insert race can let a duplicate through. Claims run in a savepoint so a refused claim
-can be reported as a 409 without poisoning the transaction for callers that go on
-(imports that skip bad rows).
+insert race can let a duplicate through. A claim is `INSERT … ON CONFLICT DO NOTHING
+RETURNING`: no row back means the value is taken, reported as a 409 — and since
+nothing failed, the transaction stays usable for callers that go on (imports that skip
+bad rows) without the savepoint a failing INSERT would need around every claim.
 """
 
 from __future__ import annotations
@@ -14,14 +15,28 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from runtime.errors import Conflict, Detail
 from runtime.forms import adapter as forms
 from runtime.store.tables import unique_values
 
 MAX_UNIQUE_LEN = 512
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim(dialect: str) -> Any:
+    """The claiming insert for a dialect, built once."""
+    stmt = _CLAIMS.get(dialect)
+    if stmt is None:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(unique_values).values(
+            app=bindparam("u_app"), form=bindparam("u_form"), field=bindparam("u_field"),
+            value=bindparam("u_value"), record_id=bindparam("u_record")
+        ).on_conflict_do_nothing().returning(unique_values.c.record_id)
+        _CLAIMS[dialect] = stmt
+    return stmt
 
 
 def _as_key(value: Any) -> str | None:
@@ -48,18 +63,17 @@ def claim_uniques(conn: Connection, *, app: str, form: str, cform: Any, record_i
                                                      unique_values.c.record_id == record_id))
         if after is None:
             continue
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(unique_values).values(app=app, form=form, field=key,
-                                                          value=after, record_id=record_id))
-        except IntegrityError:
+        claimed = conn.execute(_claim(conn.dialect.name), {
+            "u_app": app, "u_form": form, "u_field": key, "u_value": after,
+            "u_record": record_id}).first()
+        if claimed is None:
             label = forms.field_label(cform, key, lang)
             raise Conflict(
                 f"{label}「{after}」已存在", f"{label} '{after}' already exists",
                 code="duplicate_value",
                 details=[Detail(key, "duplicate_value", {
                     "zh": f"该值已被其他记录使用：{after}",
-                    "en": f"Another record already has this value: {after}"})]) from None
+                    "en": f"Another record already has this value: {after}"})])
 
 
 def release_uniques(conn: Connection, *, app: str, form: str, cform: Any,
