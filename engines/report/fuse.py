@@ -16,8 +16,11 @@ widget. Fused, the records are read once:
 3. the widgets' rows come back in one `UNION ALL`, each widget in columns of its own,
    numbered by `_w` and ordered by `_ord`.
 
-Only decomposable measures fuse (count, sum, min, max; a distinct count or an average
-is not the sum of its parts), only field dimensions (an expression may hold bound
+Only decomposable measures fuse (count, sum, min, max, and an average as its sum over
+its count of values, both kept at the grain; a distinct count is not the sum of its
+parts; the average only on PostgreSQL, where money is NUMERIC: on SQLite it is REAL,
+and an average that falls on half a cent could round the other way), only field
+dimensions (an expression may hold bound
 values), and not top-N widgets (a `limit` usually means a dimension with many
 values). The inner grain is the product of the dimensions' values, which nothing
 knows before running: it is capped (`max_rows`), a row `_w = -1` reports its size,
@@ -27,11 +30,12 @@ and a caller that sees it exceeded runs the widgets' own statements instead.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
+    Float,
     Integer,
     Select,
     and_,
@@ -58,16 +62,18 @@ from engines.report.query import (
     ordered,
 )
 
-FUSABLE_AGGS = frozenset({"count", "sum", "min", "max"})
+FUSABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 WIDGET, ORDINAL = "_w", "_ord"
 GRAIN = -1  # the `_w` of the row that holds the size of the fused grain
 
 
 def fusable(plan: CallPlan) -> bool:
     """Whether a call can be answered from a fused grain (see the module docstring)."""
+    exact = plan.sources.dialect == "postgresql"
     return (plan.report.spec.limit is None
             and all(not g.by_position for g in plan.groupings)
-            and all(a.agg in FUSABLE_AGGS for a in plan.aggregates.values()))
+            and all(a.agg in FUSABLE_AGGS and (a.agg != "avg" or exact)
+                    for a in plan.aggregates.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,8 @@ def fuse(calls: Sequence[tuple[int, CallPlan, ReportQuery]], *, max_rows: int) -
         rest_id: Hashable = tuple(repr(c.ident) for c in on_rows)
         own.append((rest_id, only, on_grain))
         for a in plan.aggregates.values():
-            aggs.setdefault((a.ident, rest_id), aggregate_sql(a, only))
+            for part, agg in _parts(a):
+                aggs.setdefault((a.ident, rest_id, part), aggregate_sql(agg, only))
         if only is not None:
             presence.setdefault(rest_id, func.count().filter(only))
     agg_name = {ident: f"a{n}" for n, ident in enumerate(aggs)}
@@ -143,7 +150,8 @@ def fuse(calls: Sequence[tuple[int, CallPlan, ReportQuery]], *, max_rows: int) -
 
     rolled: list[_Rolled] = []
     for (index, plan, query), (rest_id, only, on_grain) in zip(calls, own, strict=True):
-        columns = {k: agg_name[(a.ident, rest_id)] for k, a in plan.aggregates.items()}
+        columns = {k: tuple(agg_name[(a.ident, rest_id, part)] for part, _ in _parts(a))
+                   for k, a in plan.aggregates.items()}
         filters = [c.rebuild(grain_column) for c in on_grain if c.rebuild is not None]
         statement = _rollup(plan, grain, key_name, columns, filters,
                             has_name.get(rest_id) if only is not None else None)
@@ -155,8 +163,16 @@ def fuse(calls: Sequence[tuple[int, CallPlan, ReportQuery]], *, max_rows: int) -
 _Rolled = tuple[int, "Select[Any] | CompoundSelect[Any]", ReportQuery, list[tuple[str, bool]]]
 
 
+def _parts(a: Aggregate) -> tuple[tuple[str, Aggregate], ...]:
+    """What the grain keeps of an aggregate: the aggregate itself, or for an average
+    the sum and the count of its (non-null) values."""
+    if a.agg == "avg":
+        return (("sum", replace(a, agg="sum")), ("count", replace(a, agg="count")))
+    return (("", a),)
+
+
 def _rollup(plan: CallPlan, grain: Any, key_name: Mapping[Hashable, str],
-            agg_column: Mapping[str, str], filters: Sequence[ColumnElement[bool]],
+            agg_column: Mapping[str, tuple[str, ...]], filters: Sequence[ColumnElement[bool]],
             presence: str | None) -> Select[Any] | CompoundSelect[Any]:
     """A call's statement over the fused grain instead of the records."""
     key_cols = [grain.c[key_name[g.ident]] for g in plan.groupings]
@@ -165,7 +181,12 @@ def _rollup(plan: CallPlan, grain: Any, key_name: Mapping[Hashable, str],
 
     def rolled(key: str) -> ColumnElement[Any]:
         a: Aggregate = plan.aggregates[key]
-        part = grain.c[agg_column[key]]
+        part = grain.c[agg_column[key][0]]
+        if a.agg == "avg":  # NULL over no values, as AVG; SQLite's AVG is always REAL
+            total: ColumnElement[Any] = func.sum(part)
+            if plan.sources.dialect == "sqlite":
+                total = cast(total, Float)
+            return total / func.nullif(func.sum(grain.c[agg_column[key][1]]), 0)
         result: ColumnElement[Any] = (func.min(part) if a.agg == "min" else
                                       func.max(part) if a.agg == "max" else
                                       func.sum(part))  # a count is the sum of counts

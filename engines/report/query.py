@@ -7,7 +7,8 @@ the measures (aggregates, `FILTER (WHERE …)`, ratios and formulas) in the sele
 list. Totals and subtotals are the same SELECT grouped by fewer dimensions,
 `UNION ALL`-ed into the same statement with a `_level` column (0 detail, 1
 subtotal, 2 total): exact for every measure (a distinct count or a ratio of a total
-is not the sum of its rows), on both dialects (SQLite has no ROLLUP).
+is not the sum of its rows), on both dialects (SQLite has no ROLLUP). On PostgreSQL
+the levels come from one scan instead (`GROUPING SETS`, see `_grouping_sets`).
 
 A call is first *planned* (`plan_query`: what is grouped — each dimension's per-row
 key and its label —, aggregated and filtered, each condition with an identity), then
@@ -33,11 +34,13 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    case,
     distinct,
     func,
     literal,
     literal_column,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -282,8 +285,45 @@ def statement_of(plan: CallPlan) -> Select[Any] | CompoundSelect[Any]:
                            for i, g in enumerate(plan.groupings[:n_dims])]
         return stmt.group_by(*keys) if n_dims else stmt
 
+    if (sources.dialect == "postgresql" and plan.with_levels and dim_cols
+            and not any(g.by_position for g in plan.groupings)):
+        return _grouping_sets(plan, dim_cols, labelled, where)
     return assemble(grouped, len(dim_cols), list(plan.order), plan.limit,
                      totals=plan.totals, subtotals=plan.subtotals)
+
+
+def _grouping_sets(plan: CallPlan, dim_cols: Sequence[ColumnElement[Any]],
+                   labelled: Sequence[ColumnElement[Any]],
+                   where: Sequence[ColumnElement[bool]]) -> CompoundSelect[Any]:
+    """Detail, subtotal and total levels from one scan of the records: PostgreSQL
+    groups the rows once per grouping set (`GROUPING SETS ((d1, d2), (d1), ())`), into
+    a CTE that the detail level (ordered and limited) and the other levels read.
+    Why: as a UNION ALL of one SELECT per level, every level read the records again —
+    the receivables aging with its total read 486,000 invoices twice. Each level is
+    still computed from the records, so a distinct count or a ratio of a total stays
+    exact. Expression dimensions grouped by position are left to the UNION ALL."""
+    keys = [g.key for g in plan.groupings]
+    n = len(keys)
+    sets = [tuple_(*keys)]
+    if plan.subtotals and n > 1:
+        sets.append(tuple_(keys[0]))
+    sets.append(tuple_())
+    bits = func.grouping(*keys)  # bit i set: dimension i is rolled up in this row
+    level = case((bits == 0, 0), (bits == (1 << n) - 1, 2), else_=1)
+    grouped = (select(*dim_cols, level.label(LEVEL), *labelled)
+               .select_from(plan.sources.from_clause()).where(*where)
+               .group_by(func.grouping_sets(*sets)))
+    levels = grouped.cte("levels")
+    names = [str(c.key) for c in grouped.selected_columns]
+    detail = select(*(levels.c[k] for k in names)).where(levels.c[LEVEL] == 0)
+    detail = detail.order_by(*[ordered(levels.c[k], desc) for k, desc in plan.order])
+    if plan.limit is not None:
+        detail = detail.limit(plan.limit)
+    rest = select(*(levels.c[k] for k in names)).where(levels.c[LEVEL] > 0)
+    compound = union_all(select(*detail.subquery("detail").c), rest)
+    keys_order = [(LEVEL, False), *plan.order]
+    return compound.order_by(*[ordered(compound.selected_columns[k], desc)
+                               for k, desc in keys_order])
 
 
 def assemble(grouped: Callable[[int, int | None], Select[Any]], n_dims: int,

@@ -1,8 +1,9 @@
 """Where a report statement reads from, and the filters that come from outside it.
 
 `Sources` is the FROM clause of one statement — the records as `src` (through a
-statistics fence on PostgreSQL) and one LEFT JOIN per relation — and the SQL value of
-any field. `FieldFilter`s are a dashboard's global filters, drill clicks and linkage
+statistics fence on PostgreSQL) and one LEFT JOIN per relation (on PostgreSQL to the
+related form's fields projected in a subquery, see `Sources.projected`) — and the SQL
+value of any field. `FieldFilter`s are a dashboard's global filters, drill clicks and linkage
 clicks; `field_filter` turns one into a condition over `Sources`, or over any other
 columns holding the same fields (a fused grain). Every viewer value is bound.
 """
@@ -32,7 +33,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from engines.common import both
 from engines.report.compile import CompiledReport
-from engines.report.fields import ResolvedField
+from engines.report.fields import SYSTEM_FIELDS, ResolvedField, kind_of
 from engines.report.sqlbuild import (
     Dialect,
     bucket,
@@ -83,6 +84,9 @@ def statistics_fence(table: Table) -> FromClause:
     return union_all(select(table), select(table).where(false())).subquery("src")
 
 
+JOIN_ID = "__id"  # the related record's id in a projected join
+
+
 class Sources:
     """The aliased tables of one statement and the SQL value of any name."""
 
@@ -92,26 +96,73 @@ class Sources:
         self.table = table
         self.src: FromClause = (statistics_fence(table) if dialect == "postgresql"
                                 else table.alias("src"))
-        self.joins: dict[str, FromClause] = {r: table.alias(f"j_{r}") for r in report.relations}
+        self.joins: dict[str, FromClause] = {}
+        self.used: set[str] = set()  # relations a field was read through
+        for relation in report.relations:
+            self.ensure_join(relation)
+
+    def target(self, relation: str) -> str:
+        return str(self.report.catalog[self.report.source][relation].target)
 
     def ensure_join(self, relation: str) -> FromClause:
         if relation not in self.joins:
-            self.joins[relation] = self.table.alias(f"j_{relation}")
+            self.joins[relation] = (self.projected(relation) if self.dialect == "postgresql"
+                                    else self.table.alias(f"j_{relation}"))
         return self.joins[relation]
 
+    def projected(self, relation: str) -> FromClause:
+        """The related form's live records as (id, every field's SQL value), behind
+        `OFFSET 0` so PostgreSQL does not pull the subquery up into the statement.
+
+        Why: joined as a plain alias, the hash of the related records holds each
+        record's whole JSON document, and a field of it (`customer.region`) is
+        extracted again for every source row that joins it: grouping 486,000 invoices
+        by their customer's region read a 1.2 KB customer document 486,000 times.
+        Projected, each related record's fields are read once, below the join, and
+        the hash holds only them. Columns the statement does not use are dropped by
+        the planner (unused subquery outputs), so projecting every field costs
+        nothing. SQLite keeps the plain join: it reads the related record by its
+        primary key for each row anyway."""
+        target = self.target(relation)
+        inner = self.table.alias(f"r_{relation}")
+        keys = dict.fromkeys([*SYSTEM_FIELDS, *self.report.catalog.get(target, {})])
+        columns: list[ColumnElement[Any]] = [inner.c.id.label(JOIN_ID)]
+        for key in keys:
+            kind = kind_of(self.report.catalog, target, key)
+            if kind is not None:
+                columns.append(field_column(inner, ResolvedField(None, target, key, kind),
+                                            self.dialect).label(key))
+        return (select(*columns)
+                .where(inner.c.app == self.app, inner.c.form == target,
+                       inner.c.deleted_at.is_(None))
+                .offset(0).subquery(f"j_{relation}"))
+
     def field(self, field: ResolvedField) -> ColumnElement[Any]:
-        table = self.src if field.relation is None else self.ensure_join(field.relation)
+        if field.relation is None:
+            return field_column(self.src, field, self.dialect)
+        table = self.ensure_join(field.relation)
+        self.used.add(field.relation)
+        if self.dialect == "postgresql":
+            column: ColumnElement[Any] = table.c[field.key]
+            return column
         return field_column(table, field, self.dialect)
 
     def from_clause(self) -> FromClause:
+        """The source records LEFT JOINed to the related records a field was read from
+        (so far: build it last). A relation no field reads is left out: joined on the
+        related record's primary key, it can neither add nor remove a row, and
+        PostgreSQL cannot see that through a projected join."""
         clause: FromClause = self.src
-        catalog = self.report.catalog
         for relation, alias in self.joins.items():
-            target = catalog[self.report.source][relation].target
+            if relation not in self.used:
+                continue
             rel_id = relation_target_id(self.src, relation, self.dialect)
+            if self.dialect == "postgresql":
+                clause = clause.outerjoin(alias, alias.c[JOIN_ID] == rel_id)
+                continue
             clause = clause.outerjoin(alias, and_(
-                alias.c.id == rel_id, alias.c.app == self.app, alias.c.form == target,
-                alias.c.deleted_at.is_(None)))
+                alias.c.id == rel_id, alias.c.app == self.app,
+                alias.c.form == self.target(relation), alias.c.deleted_at.is_(None)))
         return clause
 
     def base_where(self) -> list[ColumnElement[bool]]:

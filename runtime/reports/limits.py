@@ -20,6 +20,21 @@ put back right after it like the timeout; the server's configuration is untouche
   planner would sort every record instead of hashing the (usually few hundred) real
   groups in parallel workers. The memory is used only when the groups are really
   that many, and past the limit the aggregate spills rather than fails.
+- `work_mem` raised to `Limits.sort_mem_mb` (64 MB) when the server's is lower, so a
+  sort keeps its rows in memory: the planner cannot estimate how many records match a
+  filter on a JSON field (it guessed 12 commitments where 213,000 matched), sorts
+  them for a GroupAggregate, and at the default 4 MB the sort went to disk (69 MB
+  written, EXPLAIN ANALYZE of the trust dashboard's `kept` widget). The hash memory
+  above is computed from the raised value.
+- `random_page_cost` lowered to `Limits.random_page_cost` (1.1, the usual figure for
+  data in memory or on SSD; the server default 4 is for spinning disks). Every form
+  shares the one `records` table, so a report reads a form's rows out of a table
+  mostly made of other forms' rows. At 4, the planner prices fetching 486,000
+  invoices of a 5.9 M-record table through `ix_records_app_form_id` above reading all
+  348,000 pages, and scans the whole table for each widget: 2.5 s, 3.6 GB read,
+  against 0.26 s and 75,000 pages through the index (EXPLAIN ANALYZE, the 100,000-
+  customer credit CRM, bench/crm.py --scale 100000 --dashboard-only). A form that is
+  most of the table is still scanned sequentially: the estimate still says so.
 """
 
 from __future__ import annotations
@@ -38,6 +53,8 @@ from runtime.errors import LoomError
 QUERY_CANCELED = "57014"
 PROGRESS_STEPS = 20_000  # SQLite VM steps between deadline checks
 HASH_MEM_MB = 64
+SORT_MEM_MB = 64
+RANDOM_PAGE_COST = 1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +62,10 @@ class Limits:
     row_limit: int = 10_000  # aggregated rows a report may return
     timeout_ms: int = 15_000
     hash_mem_mb: int = HASH_MEM_MB  # PostgreSQL: memory a hash aggregate may use per process
+    sort_mem_mb: int = SORT_MEM_MB  # PostgreSQL: memory a sort may use per process
     fuse_max_rows: int = 50_000  # a dashboard's fused grain past this: one scan per widget
     parallel_statements: int = 3  # PostgreSQL: a dashboard's statements run at once
+    random_page_cost: float = RANDOM_PAGE_COST  # PostgreSQL: planner cost of a page by index
 
 
 class ReportTimeoutError(LoomError):
@@ -66,28 +85,39 @@ def timeout_error(ms: int) -> ReportTimeoutError:
 
 
 def execute(conn: Connection, statement: Executable, timeout_ms: int, *,
-            hash_mem_mb: int = HASH_MEM_MB) -> Sequence[Any]:
+            hash_mem_mb: int = HASH_MEM_MB, sort_mem_mb: int = SORT_MEM_MB,
+            random_page_cost: float = RANDOM_PAGE_COST) -> Sequence[Any]:
     """All result rows as mappings, or ReportTimeoutError."""
     if conn.dialect.name == "postgresql":
-        return _execute_pg(conn, statement, timeout_ms, hash_mem_mb)
+        return _execute_pg(conn, statement, timeout_ms, hash_mem_mb, sort_mem_mb,
+                           random_page_cost)
     return _execute_sqlite(conn, statement, timeout_ms)
 
 
+# work_mem (in kB) and the hash multiplier over it come from one subquery, so neither
+# depends on the order PostgreSQL evaluates the select list in
 _PG_SETTINGS = (
     "SELECT set_config('statement_timeout', %(timeout)s, true),"
     " set_config('jit', 'off', true),"
+    " set_config('work_mem', (m.work / 1024)::bigint::text, true),"
     " set_config('hash_mem_multiplier', greatest(current_setting('hash_mem_multiplier')::float8,"
-    " least(1000, %(hash_bytes)s / pg_size_bytes(current_setting('work_mem'))))::text, true)")
+    " least(1000, %(hash_bytes)s / m.work))::text, true),"
+    " set_config('random_page_cost', %(page_cost)s, true)"
+    " FROM (SELECT greatest(pg_size_bytes(current_setting('work_mem')),"
+    " %(sort_bytes)s)::float8 AS work) AS m")
 _PG_RESET = ("SELECT set_config(name, reset_val, true) FROM pg_settings"
-             " WHERE name IN ('statement_timeout', 'jit', 'hash_mem_multiplier')")
+             " WHERE name IN ('statement_timeout', 'jit', 'work_mem', 'hash_mem_multiplier',"
+             " 'random_page_cost')")
 
 
 def _execute_pg(conn: Connection, statement: Executable, timeout_ms: int,
-                hash_mem_mb: int) -> Sequence[Any]:
+                hash_mem_mb: int, sort_mem_mb: int, random_page_cost: float) -> Sequence[Any]:
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(_PG_SETTINGS, {"timeout": str(int(timeout_ms)),
-                                                "hash_bytes": float(hash_mem_mb) * 2**20})
+                                                "hash_bytes": float(hash_mem_mb) * 2**20,
+                                                "sort_bytes": int(sort_mem_mb) * 2**20,
+                                                "page_cost": repr(float(random_page_cost))})
             rows = conn.execute(statement).mappings().all()
             conn.exec_driver_sql(_PG_RESET)  # SET LOCAL outlives the savepoint
             return rows

@@ -60,7 +60,8 @@ def _dialect(conn: Connection) -> Dialect:
 
 def _run_query(conn: Connection, report: CompiledReport, query: ReportQuery, *,
                chart: ChartSpec | None, lang: Lang, limits: Limits) -> ReportResult:
-    rows = execute(conn, query.statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb)
+    rows = execute(conn, query.statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb,
+                   sort_mem_mb=limits.sort_mem_mb, random_page_cost=limits.random_page_cost)
     return _shape(report, query, rows, chart=chart, lang=lang, limits=limits)
 
 
@@ -185,7 +186,8 @@ def _execute_all(conn: Connection, statements: Sequence[Executable],
     snapshot (each sees what was committed when it started). SQLite runs them one
     after the other: one file, and a single writer lock taken by every transaction."""
     def run(c: Connection, statement: Executable) -> Sequence[Mapping[str, Any]]:
-        return execute(c, statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb)
+        return execute(c, statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb,
+                       sort_mem_mb=limits.sort_mem_mb, random_page_cost=limits.random_page_cost)
 
     workers = min(limits.parallel_statements, len(statements))
     if workers <= 1 or conn.dialect.name != "postgresql":

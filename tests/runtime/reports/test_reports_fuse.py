@@ -26,7 +26,10 @@ REPORTS = [
      "measures": [{"key": "n", "agg": "count"},
                   {"key": "amount", "agg": "sum", "field": "amount"},
                   {"key": "qty", "agg": "sum", "field": "qty"},
-                  {"key": "per", "agg": "ratio", "numerator": "amount", "denominator": "qty"}],
+                  {"key": "per", "agg": "ratio", "numerator": "amount", "denominator": "qty"},
+                  {"key": "avg_qty", "agg": "avg", "field": "qty"},  # fused: sum / count
+                  {"key": "avg_amount", "agg": "avg", "field": "amount",
+                   "where": "status != 'open'"}],
      "subtotals": True, "totals": True, "chart": {"type": "bar", "x": "month"}},
     {"key": "open_kpi", "name": "Open", "source": "ticket",  # a filter on a grain key
      "filters": ["status == 'open'"],
@@ -42,7 +45,8 @@ REPORTS = [
                   {"key": "late", "agg": "count", "where": "due_at < NOW()"}]},
     {"key": "by_region", "name": "By region", "source": "ticket",
      "dimensions": [{"key": "region", "field": "customer.region"}],
-     "measures": [{"key": "n", "agg": "count"}],
+     "measures": [{"key": "n", "agg": "count"}, {"key": "avg_score", "agg": "avg",
+                                                "field": "score"}],
      "drill": ["customer.region", "customer.team"], "chart": {"type": "pie"}},
     {"key": "everything", "name": "All", "source": "ticket",
      "measures": [{"key": "n", "agg": "count"}, {"key": "first", "agg": "min",
@@ -154,15 +158,18 @@ def test_cached_widgets_are_not_planned_again(report_db: Engine) -> None:
 @pytest.mark.parametrize("report_db", ["postgresql"], indirect=True)
 def test_planner_settings_end_with_the_statement(report_db: Engine) -> None:
     show = text("SELECT current_setting('jit'), current_setting('hash_mem_multiplier'),"
-                " current_setting('statement_timeout')")
+                " current_setting('statement_timeout'), current_setting('random_page_cost'),"
+                " pg_size_bytes(current_setting('work_mem')) AS work_mem")
     with report_db.connect() as conn:
         before = conn.execute(show).one()
-        inside = execute(conn, show, 5000, hash_mem_mb=64)[0]
+        inside = execute(conn, show, 5000, hash_mem_mb=64, sort_mem_mb=32,
+                         random_page_cost=1.5)[0]
         assert conn.execute(show).one() == before
-    jit, multiplier, timeout = inside.values()
-    assert (jit, timeout) == ("off", "5s")
-    work_mem = conn_work_mem(report_db)
+    jit, multiplier, timeout, page_cost, work_mem = inside.values()
+    assert (jit, timeout, page_cost) == ("off", "5s", "1.5")
+    assert work_mem == max(32 * 2**20, conn_work_mem(report_db))  # a sort may hold 32 MB
     assert float(multiplier) * work_mem >= 64 * 2**20  # a hash may hold 64 MB
+    assert float(multiplier) * work_mem < 65 * 2**20 or float(multiplier) == float(before[1])
 
 
 def conn_work_mem(engine: Engine) -> int:
