@@ -76,7 +76,7 @@ def _empty_pg(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         # expression indexes made by earlier tests' publishes
         rows = conn.execute(text(
-            "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_rec_%'")).all()
+            "SELECT indexname FROM pg_indexes WHERE starts_with(indexname, 'ix_rec_')")).all()
         for (ix,) in rows:
             conn.execute(text(f'DROP INDEX IF EXISTS "{ix}"'))
 
