@@ -6,9 +6,11 @@ time — through the HTTP API on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from crm_support import FORMS
+from http_records import post_record, record_data
 from sqlalchemy import insert, select
 
 from runtime.auth.service import create_user
@@ -19,19 +21,8 @@ from runtime.store.tables import departments, notifications
 CODE = "91310000MA1FL8XQ37"
 
 
-def _post(client: Any, form: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post(f"{FORMS}/{form}/records", json=body)
-    assert r.status_code == 201, r.text
-    out: dict[str, Any] = r.json()
-    return out
-
-
-def _get(client: Any, form: str, rid: Any) -> dict[str, Any]:
-    r = client.get(f"{FORMS}/{form}/records/{rid}")
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
-
+_post = partial(post_record, forms=FORMS)
+_get = partial(record_data, forms=FORMS)
 
 def _sales_org(ctx: Context) -> None:
     """The demo's shape: sales → sales_ka (headed by its director) with three reps."""

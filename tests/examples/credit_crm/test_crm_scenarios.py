@@ -5,9 +5,11 @@ factory), through the HTTP API on SQLite and PostgreSQL, moving the clock with
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from crm_support import FORMS
+from http_records import patch_record, post_record, record_data
 from sqlalchemy import func, select
 
 from runtime.auth.service import create_user
@@ -18,26 +20,9 @@ from runtime.store.tables import flow_instances, notifications, records, tasks
 CODE = "91310000MA1FL8XQ37"
 
 
-def _post(client: Any, form: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post(f"{FORMS}/{form}/records", json=body)
-    assert r.status_code == 201, r.text
-    out: dict[str, Any] = r.json()
-    return out
-
-
-def _patch(client: Any, form: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = client.patch(f"{FORMS}/{form}/records/{rid}", json=body)
-    assert r.status_code == 200, r.text
-    out: dict[str, Any] = r.json()
-    return out
-
-
-def _get(client: Any, form: str, rid: str) -> dict[str, Any]:
-    r = client.get(f"{FORMS}/{form}/records/{rid}")
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
-
+_post = partial(post_record, forms=FORMS)
+_patch = partial(patch_record, forms=FORMS)
+_get = partial(record_data, forms=FORMS)
 
 def _count(ctx: Context, table: Any, *where: Any) -> int:
     with ctx.engine.connect() as conn:

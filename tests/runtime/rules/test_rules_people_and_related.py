@@ -6,8 +6,10 @@ values that read each related record."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
+from http_records import post_record, record_data
 from sqlalchemy import insert, select
 
 from builder.bundle import parse_files
@@ -27,6 +29,9 @@ from runtime.store.tables import departments, notifications, rule_cursors, rule_
 APP = "people"
 FORMS = f"/api/v1/apps/{APP}/forms"
 
+
+_post = partial(post_record, forms=FORMS)
+_get = partial(record_data, forms=FORMS)
 
 def _field(key: str, type_: str, **extra: Any) -> dict[str, Any]:
     return {"key": key, "type": type_, "label": key, **extra}
@@ -119,20 +124,6 @@ def _install(client: Any, ctx: Context) -> None:
     r = client.post("/api/v1/apps", content=to_zip(parse_files(FILES)),
                     headers={"Content-Type": "application/zip"})
     assert r.status_code == 201, r.text
-
-
-def _post(client: Any, form: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post(f"{FORMS}/{form}/records", json=body)
-    assert r.status_code == 201, r.text
-    out: dict[str, Any] = r.json()
-    return out
-
-
-def _get(client: Any, form: str, rid: Any) -> dict[str, Any]:
-    r = client.get(f"{FORMS}/{form}/records/{rid}")
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
 
 
 # ------------------------------------------------------------------- department_head
