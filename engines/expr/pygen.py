@@ -69,10 +69,14 @@ def _kinds(node: n.Node) -> frozenset[str]:
     return _KIND_OF.get(node.type, frozenset())
 
 
-def _needs_coercion(t: T, inputs: frozenset[str]) -> bool:
-    """Whether a result typed `t` computed from `inputs` may come out of the wrong kind."""
+def _needs_coercion(t: T, inputs: frozenset[str], blank_inputs: bool = False) -> bool:
+    """Whether a result typed `t` computed from `inputs` may come out of the wrong kind.
+
+    Blank inputs count for money: blank + blank is 0 and SUM of blanks is 0 — plain
+    ints, whatever the operands' type — so money computed from a blankable operand is
+    made exact again."""
     if t is T.MONEY:
-        return _PLAIN in inputs
+        return _PLAIN in inputs or blank_inputs
     return t in (T.NUMBER, T.INTEGER) and _DEC in inputs
 
 
@@ -155,7 +159,8 @@ class PyGen:
                   "**": "_pow"}[op]
         code = f"{helper}({self.py(a)}, {self.py(b)})"
         # money / money is a plain ratio; blank money + a number is still money
-        if op != "**" and _needs_coercion(node.type, _kinds(a) | _kinds(b)):
+        if op != "**" and _needs_coercion(node.type, _kinds(a) | _kinds(b),
+                                          a.nullable or b.nullable):
             return self.coerce(node.type, code)
         return code
 
@@ -196,7 +201,8 @@ class PyGen:
     def branch(self, t: T, node: n.Node) -> str:
         """One branch of an IF as the IF's type (a number branch of a money IF exact)."""
         code = self.py(node)
-        return self.coerce(t, code) if _needs_coercion(t, _kinds(node)) else code
+        return self.coerce(t, code) if _needs_coercion(t, _kinds(node), node.nullable) \
+            else code
 
     def coerce(self, t: T, code: str) -> str:
         return f"{_COERCE[t]}({code})"
@@ -215,7 +221,9 @@ class PyGen:
             args.insert(0, "env")
         code = f"{name}({', '.join(args)})"
         inputs = frozenset().union(*(_kinds(a) for a in node.args))
-        return self.coerce(node.type, code) if _needs_coercion(node.type, inputs) else code
+        blank = any(a.nullable for a in node.args)
+        return self.coerce(node.type, code) if _needs_coercion(node.type, inputs, blank) \
+            else code
 
     def _agg(self, node: n.Agg) -> str:
         cond_node = node.condition or n.Const(type=T.BOOLEAN, nullable=False, value=True)

@@ -89,6 +89,14 @@ def test_decimal_results_past_their_precision_are_out_of_range() -> None:
     assert err.value.code == "out_of_range"
 
 
+@pytest.mark.parametrize("source", ["m + m", "m - m2", "SUM(m, m2)", "AVERAGE(m, (m + m))"])
+def test_money_from_blank_money_is_still_exact(source: str) -> None:
+    """Found by the property test below: blank + blank is 0 — an int — and the AVERAGE
+    of it a float, though the expression is money."""
+    value = compile_expr(source, SCOPE).evaluate({"m": None, "m2": None})
+    assert value == 0 and isinstance(value, Decimal)
+
+
 def test_aggregates_take_their_type_whatever_the_store_returns() -> None:
     # PostgreSQL gives numeric (Decimal) for a number field, SQLite a float for money.
     class Store(FixedEnv):
