@@ -4,13 +4,12 @@ at once and visibly; a 5xx, a 429 or a plain exception is retried with backoff."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from http_target import Target, http_target
 from sqlalchemy import select
 
 from runtime.context import Context
@@ -19,37 +18,10 @@ from runtime.notifications import jobs as notification_jobs
 from runtime.store.tables import jobs
 
 
-class Target:
-    def __init__(self) -> None:
-        self.status = 200
-        self.hits = 0
-
-
 @pytest.fixture
 def target() -> Iterator[tuple[str, Target]]:
-    state = Target()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.hits += 1
-            self.send_response(state.status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_target() as served:
+        yield served
 
 
 class Refused(Exception):

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from http_target import Target, http_target
 from sqlalchemy import insert, select
 
 from plugins.channels.webhook import verify_signature
@@ -24,37 +23,10 @@ from runtime.notifications.channels import channel_config, secret
 from runtime.store.tables import jobs, notifications
 
 
-class Server:
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-
-
 @pytest.fixture
-def http() -> Iterator[tuple[str, Server]]:
-    state = Server()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append((dict(self.headers.items()), body))
-            self.send_response(state.status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def http() -> Iterator[tuple[str, Target]]:
+    with http_target() as served:
+        yield served
 
 
 def _users(ctx: Context) -> None:
@@ -85,7 +57,7 @@ def test_inbox_api_lists_own_messages_and_marks_read(client: Any, ctx: Context) 
 
 
 def test_notify_send_over_webhook_resolves_the_role_when_it_runs(
-        ctx: Context, http: tuple[str, Server], monkeypatch: pytest.MonkeyPatch) -> None:
+        ctx: Context, http: tuple[str, Target], monkeypatch: pytest.MonkeyPatch) -> None:
     url, server = http
     _users(ctx)
     monkeypatch.setenv("LOOM_WEBHOOK_URL", url)
@@ -107,7 +79,7 @@ def test_notify_send_over_webhook_resolves_the_role_when_it_runs(
 
 
 def test_failing_delivery_is_retried_then_failed_without_leaking_secrets(
-        ctx: Context, http: tuple[str, Server], monkeypatch: pytest.MonkeyPatch,
+        ctx: Context, http: tuple[str, Target], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     url, server = http
     server.status = 503
