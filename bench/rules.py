@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, insert, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from builder.bundle import load  # noqa: E402
+from builder.bundle import Bundle, load, parse_files  # noqa: E402
 from runtime.apps import service as apps_service  # noqa: E402
 from runtime.auth.models import SYSTEM  # noqa: E402
 from runtime.clock import FixedClock  # noqa: E402
@@ -91,17 +91,14 @@ def event_rules() -> list[dict[str, Any]]:
     return rules
 
 
-def write_bundle(where: Path, key: str, rules: list[dict[str, Any]]) -> Path:
-    root = where / key
-    (root / "forms").mkdir(parents=True)
-    (root / "rules").mkdir()
-    (root / "app.json").write_text(json.dumps({
-        "schema_version": 1, "key": key, "name": {"zh": key, "en": key}, "version": "1.0.0",
-        "menu": [{"form": "ticket"}]}))
-    (root / "forms" / "ticket.json").write_text(json.dumps(FORM))
-    for r in rules:
-        (root / "rules" / f"{r['key']}.json").write_text(json.dumps(r))
-    return root
+def app_bundle(key: str, rules: list[dict[str, Any]]) -> Bundle:
+    """The test app `key`: the ticket form and `rules`, parsed in memory."""
+    files: dict[str, Any] = {
+        "app.json": {"schema_version": 1, "key": key, "name": {"zh": key, "en": key},
+                     "version": "1.0.0", "menu": [{"form": "ticket"}]},
+        "forms/ticket.json": FORM}
+    files.update({f"rules/{r['key']}.json": r for r in rules})
+    return parse_files(files)
 
 
 def make_ctx(url: str) -> Context:
@@ -131,14 +128,12 @@ def bench_event_rules(label: str, url: str, n: int, batch: int) -> dict[str, Any
     elsewhere on the machine hits one round of both alike; the overhead is the median
     of the rounds' ratios (the spread is printed beside it), and the total is shown too."""
     ctx = make_ctx(url)
-    tmp = Path(tempfile.mkdtemp())
     ratios: list[float] = []
     plain = ruled = 0.0
     try:
         with ctx.engine.begin() as conn:
             for key, rules in (("plain", []), ("ruled", event_rules())):
-                apps_service.install(conn, ctx, load(write_bundle(tmp, key, rules)),
-                                     actor=SYSTEM)
+                apps_service.install(conn, ctx, app_bundle(key, rules), actor=SYSTEM)
         write_records(ctx, "plain", min(n, 200), batch)  # warm caches and plans
         write_records(ctx, "ruled", min(n, 200), batch)
         rounds = max(4, n // batch)
@@ -149,7 +144,6 @@ def bench_event_rules(label: str, url: str, n: int, batch: int) -> dict[str, Any
             ratios.append(r / p)
     finally:
         ctx.engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
     writes = len(ratios) * batch
     out: dict[str, Any] = {
         "writes": writes, "rounds": len(ratios), "no_rules_per_s": writes / plain,

@@ -5,16 +5,14 @@ behind — one insert at commit — yet commits and rolls back exactly with the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, select, update
 
-from builder.bundle import load
+from builder.bundle import Bundle, parse_files
 from runtime.apps import service as apps_service
 from runtime.auth.models import SYSTEM
 from runtime.context import Context
@@ -56,25 +54,22 @@ RULES = [
 ]
 
 
-def _bundle(where: Path, key: str, rules: list[dict[str, Any]]) -> Path:
-    root = where / key
-    (root / "forms").mkdir(parents=True)
-    (root / "rules").mkdir()
-    (root / "app.json").write_text(json.dumps({
-        "schema_version": 1, "key": key, "name": {"zh": key, "en": key}, "version": "1.0.0",
-        "menu": [{"form": "ticket"}]}))
-    (root / "forms" / "ticket.json").write_text(json.dumps(FORM))
-    for r in rules:
-        (root / "rules" / f"{r['key']}.json").write_text(json.dumps(r))
-    return root
+def _bundle(key: str, rules: list[dict[str, Any]]) -> Bundle:
+    """The test app `key`: the ticket form and `rules`, parsed in memory."""
+    files: dict[str, Any] = {
+        "app.json": {"schema_version": 1, "key": key, "name": {"zh": key, "en": key},
+                     "version": "1.0.0", "menu": [{"form": "ticket"}]},
+        "forms/ticket.json": FORM}
+    files.update({f"rules/{r['key']}.json": r for r in rules})
+    return parse_files(files)
 
 
 @pytest.fixture
-def apps(ctx: Context, tmp_path: Path) -> Context:
+def apps(ctx: Context) -> Context:
     install_rule_hooks(ctx)
     with ctx.engine.begin() as conn:
         for key, rules in (("plain", []), ("ruled", RULES)):
-            apps_service.install(conn, ctx, load(_bundle(tmp_path, key, rules)), actor=SYSTEM)
+            apps_service.install(conn, ctx, _bundle(key, rules), actor=SYSTEM)
     return ctx
 
 
