@@ -169,7 +169,7 @@ def _replicate(ctx: Context, n: int, base: int) -> None:
                           "(SELECT max(id) FROM records))"))
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         t0 = time.perf_counter()
-        ensure_indexes(conn, ctx.apps.current(conn, APP).bundle)
+        ensure_indexes(conn, ctx.apps.current(conn, APP).bundle, ctx.tz)
         log(f"expression indexes rebuilt in {time.perf_counter() - t0:.0f} s")
     with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE records"))

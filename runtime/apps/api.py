@@ -94,7 +94,7 @@ def publish(app: str, ctx: CtxDep, actor: ActorDep,
             body: PublishBody | None = Body(None)) -> Published:  # noqa: B008
     with unit_of_work(ctx) as conn:
         version = service.publish(conn, app, actor=actor, now=ctx.clock.now(),
-                                  migration=body.migration if body else None)
+                                  migration=body.migration if body else None, tz=ctx.tz)
     return Published(key=app, version=version)
 
 

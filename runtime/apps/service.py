@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -18,6 +19,7 @@ from builder.bundle import Bundle, parse_definition, parse_files
 from builder.check import check_bundle
 from builder.kinds import KINDS
 from builder.problems import BundleInvalid, Problem
+from engines.expr.env import DEFAULT_TZ
 from runtime.apps.registry import AppRegistry
 from runtime.auth.models import Actor
 from runtime.context import Context
@@ -60,7 +62,7 @@ def install(conn: Connection, ctx: Context, bundle: Bundle, *, actor: Actor) -> 
                      "definition": dict(bundle.data), "updated_at": now,
                      "updated_by": actor.username})
     conn.execute(insert(drafts), rows)
-    version = publish(conn, bundle.key, actor=actor, now=now, checked=bundle)
+    version = publish(conn, bundle.key, actor=actor, now=now, checked=bundle, tz=ctx.tz)
     if exists is None and bundle.data:
         from runtime.records.seed import load_seed_data
 
@@ -88,7 +90,8 @@ def draft_bundle(conn: Connection, app: str) -> Bundle:
 
 
 def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
-            checked: Bundle | None = None, migration: str | None = None) -> int:
+            checked: Bundle | None = None, migration: str | None = None,
+            tz: ZoneInfo = DEFAULT_TZ) -> int:
     """Publish the draft (or an installed bundle, `checked`). A draft that would touch
     existing records needs `migration` (see runtime.apps.impact); installing a bundle
     keeps the records on their version."""
@@ -108,7 +111,7 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
     conn.execute(update(apps).where(apps.c.key == app).values(
         current_version=number, name=bundle.raw_app["name"], updated_at=now))
     AppRegistry.forget(conn)
-    ensure_indexes(conn, bundle)
+    ensure_indexes(conn, bundle, tz)
     return number
 
 

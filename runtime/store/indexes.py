@@ -1,4 +1,5 @@
-"""Expression indexes for fields a form marks `indexed` (and relation fields).
+"""Expression indexes for fields a form marks `indexed` (and relation fields), and on
+SQLite one covering index per report.
 
 Created when an app is published. Each index is the very expression the SQL back end
 of the expression language produces for that field, so list filters, report queries
@@ -14,6 +15,12 @@ every records query says `app = ? AND form = ?`: SQLite matches the bound values
 against the index's WHERE (and re-prepares when they change), PostgreSQL plans with
 the values (custom plans), as the tests in tests/runtime/store check with EXPLAIN.
 
+On SQLite each report also gets a covering index (`engines.report.indexing`: its group
+keys, then every value it reads), partial to its source form's live records
+(`deleted_at IS NULL`, which every report query says): SQLite parses a record's JSON
+again for every field it extracts, and serves a report from such an index without
+opening a record. PostgreSQL gets none (see that module).
+
 Names are `ix_rec_<app digest>_<digest of form, field and expression>`: a field whose
 type (and so its expression) changes gets a new index, and publishing drops the app's
 indexes that the new version no longer declares, including those of the first naming
@@ -23,11 +30,15 @@ scheme (one whole-table index per form and field).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Index, text
 from sqlalchemy.schema import CreateIndex
 
 from builder.bundle import Bundle
+from engines.expr.env import DEFAULT_TZ
 from runtime.store.tables import records
 
 PREFIX = "ix_rec_"
@@ -61,9 +72,53 @@ def existing_indexes(conn: Connection) -> set[str]:
     return {name for (name,) in conn.execute(text(sql)) if name.startswith(PREFIX)}
 
 
-def wanted_indexes(conn: Connection, bundle: Bundle) -> tuple[dict[str, Index], set[str]]:
+def _detached(name: str, *expressions: Any, where: Any) -> Index:
+    ix = Index(name, *expressions, sqlite_where=where, postgresql_where=where)
+    # Index() attaches itself to the shared `records` Table; detach it, or a later
+    # metadata.create_all would replay one dialect's expression on another.
+    records.indexes.discard(ix)
+    return ix
+
+
+def _sql(conn: Connection, expr: Any) -> str:
+    return str(expr.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def report_index(conn: Connection, app: str, report: Any) -> tuple[str, Index] | None:
+    """SQLite: the covering index of one compiled report, with its name; None on
+    PostgreSQL or when the report reads no value."""
+    from engines.report.indexing import covering_key
+
+    if conn.dialect.name != "sqlite":
+        return None
+    columns = covering_key(report, app=app, table=records,
+                           now=datetime(2000, 1, 1, tzinfo=UTC))
+    if not columns:
+        return None
+    name = index_name(app, report.source, "report", ", ".join(_sql(conn, c) for c in columns))
+    where = ((records.c.app == app) & (records.c.form == report.source)
+             & records.c.deleted_at.is_(None))
+    return name, _detached(name, records.c.app, records.c.form, *columns, where=where)
+
+
+def report_indexes(conn: Connection, capp: Any, tz: ZoneInfo) -> dict[str, Index]:
+    """SQLite: one covering index per report of the app (reports reading the same
+    values share one), by name."""
+    from runtime.reports.provider import compiled_report
+
+    out: dict[str, Index] = {}
+    for key in sorted(capp.bundle.of("reports")):
+        found = report_index(conn, capp.key, compiled_report(capp, key, tz))
+        if found is not None:
+            out[found[0]] = found[1]
+    return out
+
+
+def wanted_indexes(conn: Connection, bundle: Bundle,
+                   tz: ZoneInfo = DEFAULT_TZ) -> tuple[dict[str, Index], set[str]]:
     """The partial expression indexes the bundle declares, by name, and the names the
-    first scheme would have given every field of its forms (to drop where present)."""
+    first scheme would have given every field of its forms (to drop where present).
+    `tz`: the zone report date buckets are computed in (part of their expressions)."""
     from runtime.apps.registry import CompiledApp
     from runtime.expr.sql_context import RecordsSqlContext
 
@@ -79,22 +134,17 @@ def wanted_indexes(conn: Connection, bundle: Bundle) -> tuple[dict[str, Index], 
             if field is None:
                 continue
             expr = sctx.field(key, field.type)
-            sql = str(expr.compile(dialect=conn.dialect,
-                                   compile_kwargs={"literal_binds": True}))
-            name = index_name(bundle.key, form_key, key, sql)
-            where = (records.c.app == bundle.key) & (records.c.form == form_key)
-            ix = Index(name, expr, sqlite_where=where, postgresql_where=where)
-            # Index() attaches itself to the shared `records` Table; detach it, or a
-            # later metadata.create_all would replay one dialect's expression on another.
-            records.indexes.discard(ix)
-            wanted[name] = ix
+            name = index_name(bundle.key, form_key, key, _sql(conn, expr))
+            wanted[name] = _detached(name, expr, where=(records.c.app == bundle.key)
+                                     & (records.c.form == form_key))
+    wanted.update(report_indexes(conn, capp, tz))
     return wanted, legacy
 
 
-def ensure_indexes(conn: Connection, bundle: Bundle) -> list[str]:
+def ensure_indexes(conn: Connection, bundle: Bundle, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:
     """Create the bundle's indexes that are missing and drop the app's stale ones;
     returns the names of the indexes the app now has."""
-    wanted, legacy = wanted_indexes(conn, bundle)
+    wanted, legacy = wanted_indexes(conn, bundle, tz)
     existing = existing_indexes(conn)
     prefix = app_prefix(bundle.key)
     for name in sorted(existing - set(wanted)):
