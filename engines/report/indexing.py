@@ -71,9 +71,11 @@ def covering_key(report: CompiledReport, *, app: str, table: Table,
         sources.field(field)
     keys: list[ColumnElement[Any]] = []
     for dim, grouping in zip(plan.dimensions, plan.groupings, strict=True):
-        if dim.field is not None and dim.field.relation is None:
+        if dim.field is None:
+            continue
+        if dim.field.relation is None:
             keys.append(grouping.key)
-        elif dim.field is not None:  # a related form's field: the id it is joined by
+        else:  # a related form's field: the id it is joined by
             keys.append(relation_target_id(table, dim.field.relation, "sqlite"))
     seen: set[str] = set()
     out: list[ColumnElement[Any]] = []
