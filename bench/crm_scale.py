@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -216,14 +217,18 @@ def time_recompute(ctx: Context, now: datetime, customers: int) -> dict[str, Any
             "fired": fired, "meets_target": elapsed <= TICK_TARGET_S}
 
 
-def time_dashboard(ctx: Context, now: datetime) -> dict[str, Any]:
+def time_dashboard(ctx: Context, now: datetime, runs_wanted: int = 5) -> dict[str, Any]:
+    """The whole dashboard `runs_wanted` times (no report cache: every run executes
+    every statement; the first also plans them and opens the pool's connections), then
+    each widget's statement alone. The target is judged on the median run: on this
+    two-core machine one run differs from the next by up to a third."""
     provider = AppReports(ctx)
     limits = Limits(timeout_ms=600_000)
     out: dict[str, Any] = {}
     with ctx.engine.connect() as conn:
         board, version = provider.dashboard(conn, APP, DASHBOARD)
         runs = []
-        for _ in range(2):
+        for _ in range(runs_wanted):
             t0 = time.perf_counter()
             result = run_dashboard(conn, board, app=APP, version=version, now=now,
                                    limits=limits, cache=None)
@@ -241,7 +246,8 @@ def time_dashboard(ctx: Context, now: datetime) -> dict[str, Any]:
             per_widget.append((time.perf_counter() - t0, wq.widget.id, wq.query.statement))
         per_widget.sort(key=lambda w: w[0], reverse=True)
         out["per_widget_s"] = {wid: round(s, 3) for s, wid, _ in per_widget}
-        out["meets_target"] = min(runs) <= DASHBOARD_TARGET_S
+        out["median_s"] = round(statistics.median(runs), 3)
+        out["meets_target"] = out["median_s"] <= DASHBOARD_TARGET_S
         if not out["meets_target"] and per_widget:
             _, wid, stmt = per_widget[0]
             sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))

@@ -138,11 +138,31 @@ class ReportSqlContext:
 
 
 class ExprLanguageBackend:
-    """`ExprBackend` implemented with `engines.expr.compile_expr`."""
+    """`ExprBackend` implemented with `engines.expr.compile_expr`.
+
+    Compiled expressions are kept per (source, fields, names): a report's filters and
+    measure conditions are compiled again for every call otherwise (118 compilations,
+    a third of the time it took to plan the trust dashboard). The field and name
+    mappings are a compiled report's own, never changed, and known by identity; an
+    entry holds them, so an identity cannot be reused while it lives."""
+
+    MEMO_SIZE = 4096
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, int, int], tuple[Mapping[str, Kind],
+                                                     Mapping[str, Kind], Any]] = {}
 
     def _compile(self, source: str, fields: Mapping[str, Kind],
                  names: Mapping[str, Kind]) -> Any:
-        return compile_expr(flatten(source, fields), _scope(fields, names))
+        key = (source, id(fields), id(names))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is fields and hit[1] is names:
+            return hit[2]
+        compiled = compile_expr(flatten(source, fields), _scope(fields, names))
+        if len(self._memo) >= self.MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = (fields, names, compiled)
+        return compiled
 
     def check(self, source: str, fields: Mapping[str, Kind],
               names: Mapping[str, Kind]) -> tuple[str, dict[str, str]] | None:

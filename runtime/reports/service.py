@@ -8,8 +8,7 @@ errors here: a bad parameter, filter or drill is a 422 with its code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +29,7 @@ from engines.report.sqlbuild import Dialect
 from runtime.errors import ValidationFailed
 from runtime.reports.cache import ReportCache, call_key
 from runtime.reports.limits import Limits, TooManyRowsError, execute
+from runtime.reports.parallel import run_statements
 from runtime.store.tables import records
 
 
@@ -144,7 +144,8 @@ def run_dashboard(conn: Connection, dashboard: CompiledDashboard, *, app: str, v
             raise ValidationFailed(f"报表表达式无法执行：{exc.message['zh']}",
                                    f"a report expression cannot run: {exc.message['en']}",
                                    code=exc.code) from exc
-        for wq, rows in zip(plan.queries, _widget_rows(conn, plan, limits), strict=True):
+        fetched = _widget_rows(conn, plan, limits, app, dashboard.key)
+        for wq, rows in zip(plan.queries, fetched, strict=True):
             w = wq.widget
             result = _shape(w.report, wq.query, rows, chart=w.chart, lang=lang, limits=limits)
             if cache is not None:
@@ -157,15 +158,22 @@ def run_dashboard(conn: Connection, dashboard: CompiledDashboard, *, app: str, v
     return DashboardResult(spec.key, spec.name, [f.model_dump() for f in spec.filters], out)
 
 
-def _widget_rows(conn: Connection, plan: DashboardPlan,
-                 limits: Limits) -> list[Sequence[Mapping[str, Any]]]:
+def _widget_rows(conn: Connection, plan: DashboardPlan, limits: Limits,
+                 app: str, dashboard: str) -> list[Sequence[Mapping[str, Any]]]:
     """Each planned widget's result rows: the fused statements and the other widgets'
     own statements together, then the own statements of the members of any fused
     grain that outgrew its cap."""
     in_fused = {m.index for f in plan.fused for m in f.members}
     alone = [i for i in range(len(plan.queries)) if i not in in_fused]
-    fetched = _execute_all(conn, [*(f.statement for f in plan.fused),
-                                  *(plan.queries[i].query.statement for i in alone)], limits)
+
+    def key(*indexes: int) -> tuple[str, str, tuple[str, ...]]:
+        return app, dashboard, tuple(plan.queries[i].widget.id for i in indexes)
+
+    fetched = _execute_all(
+        conn, [*(f.statement for f in plan.fused),
+               *(plan.queries[i].query.statement for i in alone)], limits,
+        [*(key(*(m.index for m in f.members)) for f in plan.fused),
+         *(key(i) for i in alone)])
     rows: dict[int, Sequence[Mapping[str, Any]]] = dict(
         zip(alone, fetched[len(plan.fused):], strict=True))
     for fused, got in zip(plan.fused, fetched, strict=False):
@@ -174,33 +182,21 @@ def _widget_rows(conn: Connection, plan: DashboardPlan,
             rows.update(split)
     rest = [i for i in range(len(plan.queries)) if i not in rows]
     rows.update(zip(rest, _execute_all(
-        conn, [plan.queries[i].query.statement for i in rest], limits), strict=True))
+        conn, [plan.queries[i].query.statement for i in rest], limits,
+        [key(i) for i in rest]), strict=True))
     return [rows[i] for i in range(len(plan.queries))]
 
 
-def _execute_all(conn: Connection, statements: Sequence[Executable],
-                 limits: Limits) -> list[Sequence[Mapping[str, Any]]]:
-    """Run statements, at the same time on PostgreSQL: the first on the caller's
-    connection, the others each on a connection of its own from the same pool. They
-    only read, so running outside the caller's transaction changes nothing but the
-    snapshot (each sees what was committed when it started). SQLite runs them one
-    after the other: one file, and a single writer lock taken by every transaction."""
+def _execute_all(conn: Connection, statements: Sequence[Executable], limits: Limits,
+                 keys: Sequence[Hashable]) -> list[Sequence[Mapping[str, Any]]]:
+    """Run statements, at the same time on PostgreSQL, longest first
+    (`runtime.reports.parallel`)."""
     def run(c: Connection, statement: Executable) -> Sequence[Mapping[str, Any]]:
         return execute(c, statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb,
                        sort_mem_mb=limits.sort_mem_mb, random_page_cost=limits.random_page_cost)
 
-    workers = min(limits.parallel_statements, len(statements))
-    if workers <= 1 or conn.dialect.name != "postgresql":
-        return [run(conn, s) for s in statements]
-
-    def own(statement: Executable) -> Sequence[Mapping[str, Any]]:
-        with conn.engine.connect() as other:
-            return run(other, statement)
-
-    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
-        later = [pool.submit(own, s) for s in statements[1:]]
-        first = run(conn, statements[0])
-        return [first, *(f.result() for f in later)]
+    return run_statements(conn, statements, workers=limits.parallel_statements, run=run,
+                          keys=keys)
 
 
 def jsonable(value: Any) -> Any:

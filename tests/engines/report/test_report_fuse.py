@@ -146,3 +146,17 @@ def test_a_relation_no_field_reads_is_not_joined() -> None:
         drilled = build_query(report(**doc), app="a", dialect=dialect, table=TABLE,
                               params={}, now=NOW, drill=["华东"])
         assert "LEFT OUTER JOIN" in sql(drilled.statement, compiler)  # the drill reads it
+
+
+def test_planning_again_reuses_projections_and_compiled_expressions() -> None:
+    """Planning is per call: the related form's projection (a hundred columns on a real
+    form) and each compiled filter are built once and shared, not rebuilt per call."""
+    r = report(key="joined", joins=[{"relation": "customer"}], filters=["status != 'x'"],
+               dimensions=[{"key": "region", "field": "customer.region"}])
+    first = plan_query(r, app="a", dialect="postgresql", table=TABLE, params={}, now=NOW)
+    second = plan_query(r, app="a", dialect="postgresql", table=TABLE, params={}, now=NOW)
+    assert first.sources.joins["customer"] is second.sources.joins["customer"]
+    memo = r.backend._memo  # type: ignore[attr-defined]
+    assert [key[0] for key in memo].count("status != 'x'") == 1
+    other_app = plan_query(r, app="b", dialect="postgresql", table=TABLE, params={}, now=NOW)
+    assert other_app.sources.joins["customer"] is not first.sources.joins["customer"]
