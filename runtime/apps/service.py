@@ -20,11 +20,12 @@ from builder.check import check_bundle
 from builder.kinds import KINDS
 from builder.problems import BundleInvalid, Problem
 from engines.expr.env import DEFAULT_TZ
-from runtime.apps.registry import AppRegistry
+from runtime.apps.registry import AppRegistry, CompiledApp
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import Detail, ValidationFailed, not_found
 from runtime.store.indexes import ensure_indexes
+from runtime.store.statistics import ensure_statistics
 from runtime.store.tables import app_versions, apps, drafts
 
 APP_KIND = "app"
@@ -112,6 +113,7 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
         current_version=number, name=bundle.raw_app["name"], updated_at=now))
     AppRegistry.forget(conn)
     ensure_indexes(conn, bundle, tz)
+    ensure_statistics(conn, CompiledApp(bundle.key, number, bundle), tz)
     return number
 
 
