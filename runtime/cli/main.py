@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -158,7 +159,12 @@ def _echo_error(e: LoomError) -> None:
 
 def _progress_bar(description: str, total: int) -> tuple[Callable[[int, int], None],
                                                            Callable[[], None]]:
-    """A rich progress bar: returns (update(done, total), close())."""
+    """A rich progress bar on a terminal: returns (update(done, total), close()).
+    Anywhere else (a log, a pipe, CI) a bar only shows its last state, so a line is
+    printed instead every `_LOG_EVERY_S` seconds and at the end: done, total, rate,
+    time left."""
+    if not sys.stdout.isatty():
+        return _progress_lines(description, total)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -177,6 +183,37 @@ def _progress_bar(description: str, total: int) -> tuple[Callable[[int, int], No
         bar.update(task, completed=done, total=total)
 
     return update, bar.stop
+
+
+_LOG_EVERY_S = 30.0
+
+
+def _progress_lines(description: str, total: int, *, every_s: float = _LOG_EVERY_S,
+                    clock: Callable[[], float] = time.monotonic,
+                    echo: Callable[[str], None] = typer.echo,
+                    ) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    started = clock()
+    shown = [started]  # when the last line was printed
+    last = [0, total]  # done, total
+
+    def line(done: int, total: int) -> str:
+        elapsed = max(clock() - started, 1e-9)
+        rate = done / elapsed
+        left = f", about {(total - done) / rate:,.0f} s left" if 0 < done < total else ""
+        share = f" ({done / total:.0%})" if total else ""
+        return (f"{description}: {done:,}/{total:,}{share} in {elapsed:,.0f} s, "
+                f"{rate:,.1f}/s{left}")
+
+    def update(done: int, total: int) -> None:
+        last[:] = [done, total]
+        if clock() - shown[0] >= every_s:
+            shown[0] = clock()
+            echo(line(done, total))
+
+    def close() -> None:
+        echo(line(last[0], last[1]))
+
+    return update, close
 
 
 def _run_demo(ctx: Context, path: Path, *, customers: int, seed: int) -> None:

@@ -70,3 +70,24 @@ def test_install_export_user_and_tick(tmp_path: Path) -> None:
                             "--database-url", db])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["jobs"] == {"done": 0, "failed": 0}
+
+
+def test_progress_outside_a_terminal_is_a_line_every_interval_and_one_at_the_end() -> None:
+    """In a log or a pipe a progress bar only shows its last state; lines do."""
+    from runtime.cli.main import _progress_lines
+
+    now = [0.0]
+    lines: list[str] = []
+    update, close = _progress_lines("demo data credit_crm", 100, every_s=30,
+                                    clock=lambda: now[0], echo=lines.append)
+    for done, at in ((10, 10.0), (20, 31.0), (30, 40.0), (60, 62.0)):
+        now[0] = at
+        update(done, 100)
+    now[0] = 100.0
+    update(100, 100)
+    close()
+    assert lines[0] == ("demo data credit_crm: 20/100 (20%) in 31 s, 0.6/s, "
+                        "about 124 s left")
+    assert lines[1].startswith("demo data credit_crm: 60/100 (60%) in 62 s")
+    assert lines[-1] == "demo data credit_crm: 100/100 (100%) in 100 s, 1.0/s"
+    assert len(lines) == 4  # 31 s, 62 s, 100 s (38 s after the last), and the close
