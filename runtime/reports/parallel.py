@@ -9,10 +9,13 @@ short ones fill in around them.
 
 Why: the previous scheme gave the caller's connection the first statement and the
 others a fixed pool, in plan order; on the 100,000-customer credit CRM the slowest
-statement (DSO, ~1 s) came last and ran alone at the end. Longest-first over one
-queue is the classic list schedule (within 4/3 of the best makespan); with it and
-the planner settings of `runtime.reports.limits` the trust dashboard took 2.0-2.2 s
-against 2.9 s (bench/crm.py --scale 100000 --dashboard-only).
+statement (DSO, ~1 s) came last and ran alone at the end, and the caller's
+connection sat idle after its one statement. Longest-first over one queue is the
+classic list schedule (within 4/3 of the best makespan). With it, the planner
+settings of `runtime.reports.limits`, statistics on filtered values and cheaper
+planning, the trust dashboard's median of five runs went from 3.4-3.8 s to 2.7 s on
+this two-core machine (bench/crm.py --scale 100000 --dashboard-only, the previous code
+run beside it).
 
 They only read, so running outside the caller's transaction changes nothing but the
 snapshot (each sees what was committed when it started). SQLite runs them one after
