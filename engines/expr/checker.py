@@ -206,7 +206,7 @@ class Checker:
         fld = where.fields.get(key)
         if fld is not None:
             return self._field_var(fld, "field", key, p)
-        if where.outer is None and key in self.scope.names:
+        if key in self.scope.names:  # also inside an aggregate: a value, bound as such
             return n.Var(type=self.scope.names[key], pos=p, kind="name", key=key)
         if key.upper() in FUNCTIONS:
             raise self.err(node, "not_called", f"{key} 是函数，需加括号调用，如 {key.upper()}()",

@@ -117,7 +117,12 @@ class RecordsSqlContext:
                         "there is no record in scope here")
 
     def name(self, name: str, type: T) -> Col:
-        return SqlGen(self).bind(self.params.get(name), type).el
+        """An extra scope name's value, bound: a report parameter, or — inside an
+        aggregate computed for one record in Python — a name evaluated beside that
+        record (`target.x` of an `update_related` value, `engines.rule.related`)."""
+        if name in self.params or self.outer_values is None:
+            return SqlGen(self).bind(self.params.get(name), type).el
+        return SqlGen(self).bind(self.outer_values.get(name), type).el
 
     def aggregate(self, func_name: str, form: str, condition: SqlPart | None,
                   value: SqlPart | None) -> Col:

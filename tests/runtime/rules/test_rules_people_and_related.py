@@ -71,7 +71,8 @@ FILES: dict[str, Any] = {
     "forms/promise.json": _form("promise", _field("invoice", "relation", form="invoice"),
                                 _field("due_at", "datetime"),
                                 _field("status", "select", **PROMISE),
-                                _field("fulfilled_at", "datetime"), _field("note", "text")),
+                                _field("fulfilled_at", "datetime"), _field("note", "text"),
+                                _field("earlier", "integer")),
     "forms/account.json": _form("account", _field("name", "text"),
                                 _field("score", "integer", read_only=True, default=0)),
     "rules/account_score.json": _rule("account_score", "account", [
@@ -98,7 +99,10 @@ FILES: dict[str, Any] = {
          "where": "status == 'open'",
          "values": {"status": "IF(record.paid_date <= target.due_at, 'kept', 'kept_late')",
                     "fulfilled_at": "record.paid_date",
-                    "note": "CONCAT(record.code, ' due ', TEXT(target.due_at))"}}],
+                    "note": "CONCAT(record.code, ' due ', TEXT(target.due_at))",
+                    # target.x inside an aggregate: this invoice's promises due before it
+                    "earlier": 'COUNT("promise", invoice == record.id and '
+                               'due_at < target.due_at)'}}],
         trigger={"kind": "field_changed", "field": "status", "to": "paid"}),
 }
 
@@ -259,6 +263,7 @@ def test_settled_promises_are_kept_or_kept_late_by_their_own_due_time(
     first, second = _get(client, "promise", early), _get(client, "promise", late)
     assert first["status"] == "kept" and second["status"] == "kept_late"
     assert first["note"].startswith("INV-1 due 2026-03-10")
+    assert (first["earlier"], second["earlier"]) == (2, 0)  # 'late' and 'done' were due first
     assert first["fulfilled_at"] == second["fulfilled_at"]
     assert _get(client, "promise", done)["status"] == "kept"  # not open: untouched
     with ctx.engine.connect() as conn:
