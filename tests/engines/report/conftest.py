@@ -7,8 +7,17 @@ import copy
 from typing import Any
 
 import pytest
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
 
 from engines.report.fields import FieldInfo
+
+# The shape of the records table, declared here: engine tests never import runtime.
+TABLE = Table(
+    "records", MetaData(),
+    Column("id", BigInteger, primary_key=True), Column("app", String), Column("form", String),
+    Column("data", JSON), Column("owner", String), Column("department", String),
+    Column("created_by", String), Column("updated_by", String), Column("version", Integer),
+    *(Column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at", "deleted_at")))
 
 CATALOG = {
     "ticket": {

@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engines.report.compile import CompiledReport, compile_report
@@ -19,6 +18,7 @@ from engines.report.fuse import fusable
 from engines.report.query import build_query, plan_query
 from engines.report.spec import DashboardSpec, ReportSpec
 from engines.report.sqlbuild import Dialect
+from tests.engines.report.conftest import TABLE
 
 CATALOG = {
     "ticket": {"subject": FieldInfo("text"), "customer": FieldInfo("relation", "customer"),
@@ -28,12 +28,6 @@ CATALOG = {
     "customer": {"region": FieldInfo("text")},
 }
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-TABLE = Table(
-    "records", MetaData(),
-    Column("id", BigInteger, primary_key=True), Column("app", String), Column("form", String),
-    Column("data", JSON), Column("owner", String), Column("department", String),
-    Column("created_by", String), Column("updated_by", String), Column("version", Integer),
-    *(Column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at", "deleted_at")))
 
 
 def report(**doc: Any) -> CompiledReport:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects import sqlite
 
 from engines.report.compile import CompiledReport, compile_report
@@ -15,15 +14,9 @@ from engines.report.expressions import default_backend
 from engines.report.indexing import MAX_KEY_COLUMNS, covering_key
 from engines.report.query import build_query
 from engines.report.spec import ReportSpec
-from tests.engines.report.conftest import CATALOG, REPORT
+from tests.engines.report.conftest import CATALOG, REPORT, TABLE
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-TABLE = Table(
-    "records", MetaData(),
-    Column("id", BigInteger, primary_key=True), Column("app", String), Column("form", String),
-    Column("data", JSON), Column("owner", String), Column("department", String),
-    Column("created_by", String), Column("updated_by", String), Column("version", Integer),
-    *(Column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at", "deleted_at")))
 
 
 def compiled(doc: dict[str, Any]) -> CompiledReport:

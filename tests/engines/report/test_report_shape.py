@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
 
 from engines.report.compile import CompiledReport, compile_report
 from engines.report.expressions import default_backend
@@ -16,15 +15,9 @@ from engines.report.fields import FieldInfo
 from engines.report.query import LEVEL, ReportQuery, build_query
 from engines.report.shape import normalise, shape_result
 from engines.report.spec import ChartSpec, ReportSpec
+from tests.engines.report.conftest import TABLE
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-# The shape of the records table, declared here: engine tests never import runtime.
-TABLE = Table(
-    "records", MetaData(),
-    Column("id", BigInteger, primary_key=True), Column("app", String), Column("form", String),
-    Column("data", JSON), Column("owner", String), Column("department", String),
-    Column("created_by", String), Column("updated_by", String), Column("version", Integer),
-    *(Column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at", "deleted_at")))
 
 
 def _report(catalog: dict[str, dict[str, FieldInfo]], **doc: Any) -> CompiledReport:
