@@ -112,8 +112,9 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
     conn.execute(update(apps).where(apps.c.key == app).values(
         current_version=number, name=bundle.raw_app["name"], updated_at=now))
     AppRegistry.forget(conn)
-    ensure_indexes(conn, bundle, tz)
-    ensure_statistics(conn, CompiledApp(bundle.key, number, bundle), tz)
+    capp = CompiledApp(bundle.key, number, bundle)  # compiled once for both
+    ensure_indexes(conn, bundle, tz, capp)
+    ensure_statistics(conn, capp, tz)
     return number
 
 

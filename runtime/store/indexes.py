@@ -44,22 +44,23 @@ from runtime.store.tables import records
 PREFIX = "ix_rec_"
 
 
-def _digest(value: str, size: int) -> str:
+def digest(value: str, size: int) -> str:
+    """A short stable digest for a database object name."""
     return hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:size]
 
 
 def app_prefix(app: str) -> str:
     """The name prefix every expression index of `app` starts with."""
-    return f"{PREFIX}{_digest(app, 8)}_"
+    return f"{PREFIX}{digest(app, 8)}_"
 
 
 def index_name(app: str, form: str, field: str, expression: str) -> str:
-    return f"{app_prefix(app)}{_digest(f'{form}.{field}.{expression}', 16)}"
+    return f"{app_prefix(app)}{digest(f'{form}.{field}.{expression}', 16)}"
 
 
 def legacy_index_name(app: str, form: str, field: str) -> str:
     """The first scheme's name (whole-table index on app, form, expression)."""
-    return f"{PREFIX}{_digest(f'{app}.{form}.{field}', 16)}"
+    return f"{PREFIX}{digest(f'{app}.{form}.{field}', 16)}"
 
 
 def existing_indexes(conn: Connection) -> set[str]:
@@ -107,6 +108,8 @@ def report_indexes(conn: Connection, capp: Any, tz: ZoneInfo) -> dict[str, Index
     from runtime.reports.provider import compiled_report
 
     out: dict[str, Index] = {}
+    if conn.dialect.name != "sqlite":
+        return out  # none elsewhere: do not compile the reports for nothing
     for key in sorted(capp.bundle.of("reports")):
         found = report_index(conn, capp.key, compiled_report(capp, key, tz))
         if found is not None:
@@ -114,15 +117,15 @@ def report_indexes(conn: Connection, capp: Any, tz: ZoneInfo) -> dict[str, Index
     return out
 
 
-def wanted_indexes(conn: Connection, bundle: Bundle,
-                   tz: ZoneInfo = DEFAULT_TZ) -> tuple[dict[str, Index], set[str]]:
+def wanted_indexes(conn: Connection, bundle: Bundle, tz: ZoneInfo = DEFAULT_TZ,
+                   capp: Any = None) -> tuple[dict[str, Index], set[str]]:
     """The partial expression indexes the bundle declares, by name, and the names the
     first scheme would have given every field of its forms (to drop where present).
     `tz`: the zone report date buckets are computed in (part of their expressions)."""
     from runtime.apps.registry import CompiledApp
     from runtime.expr.sql_context import RecordsSqlContext
 
-    capp = CompiledApp(bundle.key, 0, bundle)
+    capp = capp if capp is not None else CompiledApp(bundle.key, 0, bundle)
     wanted: dict[str, Index] = {}
     legacy: set[str] = set()
     for form_key in bundle.of("forms"):
@@ -141,10 +144,12 @@ def wanted_indexes(conn: Connection, bundle: Bundle,
     return wanted, legacy
 
 
-def ensure_indexes(conn: Connection, bundle: Bundle, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:
+def ensure_indexes(conn: Connection, bundle: Bundle, tz: ZoneInfo = DEFAULT_TZ,
+                   capp: Any = None) -> list[str]:
     """Create the bundle's indexes that are missing and drop the app's stale ones;
-    returns the names of the indexes the app now has."""
-    wanted, legacy = wanted_indexes(conn, bundle, tz)
+    returns the names of the indexes the app now has. `capp`: the bundle compiled
+    already (publishing shares it with the statistics), else compiled here."""
+    wanted, legacy = wanted_indexes(conn, bundle, tz, capp)
     existing = existing_indexes(conn)
     prefix = app_prefix(bundle.key)
     for name in sorted(existing - set(wanted)):

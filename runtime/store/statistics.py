@@ -24,13 +24,13 @@ read covering indexes, `runtime.store.indexes`).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from runtime.store.indexes import digest
 from runtime.store.tables import records
 
 if TYPE_CHECKING:
@@ -42,12 +42,8 @@ ANALYZE_FROM_BYTES = 16 * 2**20  # the records table's size from which publishin
 _NOW = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _digest(value: str, size: int) -> str:
-    return hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:size]
-
-
 def app_prefix(app: str) -> str:
-    return f"{PREFIX}{_digest(app, 8)}_"
+    return f"{PREFIX}{digest(app, 8)}_"
 
 
 def wanted_statistics(conn: Connection, capp: CompiledApp, tz: ZoneInfo) -> dict[str, str]:
@@ -65,7 +61,7 @@ def wanted_statistics(conn: Connection, capp: CompiledApp, tz: ZoneInfo) -> dict
         expressions = ", ".join(
             f"({c.compile(dialect=conn.dialect, compile_kwargs={'literal_binds': True})})"
             for c in columns)
-        name = f"{app_prefix(capp.key)}{_digest(f'{report.source}:{expressions}', 16)}"
+        name = f"{app_prefix(capp.key)}{digest(f'{report.source}:{expressions}', 16)}"
         out[name] = (f'CREATE STATISTICS IF NOT EXISTS "{name}" ON form, {expressions} '
                      "FROM records")
     return out
