@@ -114,7 +114,7 @@ def fuse(calls: Sequence[tuple[int, CallPlan, ReportQuery]], *, max_rows: int) -
     keys: dict[Hashable, ColumnElement[Any]] = {}
     for plan in plans:
         for g in plan.groupings:
-            keys.setdefault(g.ident, g.key)
+            keys.setdefault(*g.grain())
     key_name = {ident: f"k{n}" for n, ident in enumerate(keys)}
     raw = {ident[1]: name for ident, name in key_name.items()  # type: ignore[index]
            if ident[0] == "field" and ident[2] is None}  # type: ignore[index]
@@ -175,7 +175,7 @@ def _rollup(plan: CallPlan, grain: Any, key_name: Mapping[Hashable, str],
             agg_column: Mapping[str, tuple[str, ...]], filters: Sequence[ColumnElement[bool]],
             presence: str | None) -> Select[Any] | CompoundSelect[Any]:
     """A call's statement over the fused grain instead of the records."""
-    key_cols = [grain.c[key_name[g.ident]] for g in plan.groupings]
+    key_cols = [g.from_grain(grain.c[key_name[g.grain()[0]]]) for g in plan.groupings]
     dim_cols = [g.label(k).label(d.key)
                 for g, k, d in zip(plan.groupings, key_cols, plan.dimensions, strict=True)]
 

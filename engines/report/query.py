@@ -58,8 +58,10 @@ from engines.report.sources import (
 )
 from engines.report.sqlbuild import (
     Dialect,
+    FineKey,
     Label,
     bucket_parts,
+    fine_bucket,
     same,
 )
 
@@ -99,6 +101,17 @@ class Grouping:
     label: Label
     by_position: bool  # an expression that may hold bound values: GROUP BY its position
     ident: Hashable  # equal idents group by the same values
+    fine: FineKey | None = None  # what a fused grain may group by instead of `key`
+
+    def grain(self) -> tuple[Hashable, ColumnElement[Any]]:
+        """The ident and the per-row expression a fused grain groups this by."""
+        if self.fine is None:
+            return self.ident, self.key
+        return self.fine.ident, self.fine.key
+
+    def from_grain(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """This grouping's key computed from its grain column."""
+        return column if self.fine is None else self.fine.coarsen(column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +402,8 @@ def _grouping(report: CompiledReport, sources: Sources, dim: CompiledDimension,
     ident = ("field", repr(dim.field), dim.spec.bucket)
     if dim.spec.bucket:
         key, label = bucket_parts(column, dim.field, dim.spec.bucket, dialect, report.tz)
-        return Grouping(key, label, False, ident)
+        return Grouping(key, label, False, ident,
+                        fine_bucket(column, dim.field, dim.spec.bucket, dialect))
     return Grouping(column, same, False, ident)
 
 

@@ -22,8 +22,10 @@ key is the label (strftime is the cheap path there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -33,9 +35,11 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    Interval,
     Numeric,
     String,
     Table,
+    case,
     cast,
     func,
     literal,
@@ -144,15 +148,104 @@ def bucket_parts(expr: ColumnElement[Any], field: ResolvedField, bucket_name: st
     return _sqlite_bucket(expr, field, bucket_name, tz), same
 
 
+@dataclass(frozen=True, slots=True)
+class FineKey:
+    """A finer per-row key than a bucket's, cheaper to compute, that a fused grain
+    (`engines.report.fuse`) groups by; each widget then turns its few grain rows'
+    values into the bucket's key (`coarsen`)."""
+
+    ident: Hashable  # equal idents group by the same values
+    key: ColumnElement[Any]
+    coarsen: Label
+
+
+_MONTH_TEXT = ("month", "quarter", "year")
+
+
+def fine_bucket(expr: ColumnElement[Any], field: ResolvedField, bucket_name: str,
+                dialect: Dialect) -> FineKey | None:
+    """The fine key of a bucket, where one is cheaper: on PostgreSQL a date field's
+    month, quarter or year is grouped by the month's text (`left(d, 7)`, "2026-01" of
+    the stored "2026-01-31"), and the key made from that per grain row. Parsing every
+    record's date (`to_date`, then `date_trunc`) cost 0.61 s of CPU over a million
+    records; cutting its text 0.19 s. A month grain is at most three times the rows of
+    a quarter one."""
+    if dialect != "postgresql" or field.kind != "date" or bucket_name not in _MONTH_TEXT:
+        return None
+
+    def coarsen(month: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.date_trunc(inline(bucket_name),
+                               cast(func.to_date(month, inline("YYYY-MM")), DateTime()))
+    seven = literal(7, Integer, literal_execute=True)  # the same text in SELECT and GROUP BY
+    return FineKey(("field", repr(field), "YYYY-MM"), func.left(expr, seven), coarsen)
+
+
 def _pg_bucket_key(expr: ColumnElement[Any], field: ResolvedField, bucket_name: str,
                    tz: ZoneInfo) -> ColumnElement[Any]:
     """The local time truncated to the bucket (a timestamp without time zone)."""
     if field.kind == "date":
         local: ColumnElement[Any] = cast(func.to_date(expr, inline("YYYY-MM-DD")), DateTime())
+    elif field.kind == "timestamp":
+        local = pg_local_time(expr, tz)
     else:
-        instant = expr if field.kind == "timestamp" else cast(expr, DateTime(timezone=True))
-        local = func.timezone(inline(tz.key), instant)
+        local = func.timezone(inline(tz.key), cast(expr, DateTime(timezone=True)))
     return func.date_trunc(inline(bucket_name), local)
+
+
+def pg_local_time(instant: ColumnElement[Any], tz: ZoneInfo) -> ColumnElement[Any]:
+    """A timestamp column's local time in the zone.
+
+    `timezone('Asia/Shanghai', t)` looks the instant up in the zone's history for
+    every row: over a million records it cost 0.24 s more than adding a fixed offset
+    (`timezone(interval, t)`, 0.03 s) — most of what a month bucket costs. Where the
+    zone's offset has not changed since some instant (`steady_offset`; Asia/Shanghai
+    since 1991), instants from then on take the fixed offset and only older ones (and
+    those past the end of the zone data checked) the lookup. A column is read twice
+    here; a JSON datetime would be parsed twice, so it keeps the lookup."""
+    steady = steady_offset(tz)
+    named = func.timezone(inline(tz.key), instant)
+    if steady is None:
+        return named
+    since, until, offset = steady
+    fixed = func.timezone(cast(inline(f"{int(offset.total_seconds())} seconds"), Interval()),
+                          instant)
+    bounds = (cast(inline(since.isoformat()), DateTime(timezone=True)),
+              cast(inline(until.isoformat()), DateTime(timezone=True)))
+    return case((instant.between(*bounds), fixed), else_=named)
+
+
+_STEADY_FROM, _STEADY_UNTIL = datetime(1900, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+_STEADY_LATEST = datetime(2037, 1, 1, tzinfo=UTC)  # later changes come from a zone's rules
+
+
+@lru_cache(maxsize=64)
+def steady_offset(tz: ZoneInfo) -> tuple[datetime, datetime, timedelta] | None:
+    """(since, until, offset): the zone's UTC offset is `offset` for every instant in
+    [since, until]; None for a zone whose offset still changes (daylight saving).
+
+    Read from the zone data (no clock): offsets a week apart from 1900 to 2100, then
+    the last change found to the second by halving. A zone that changed after 2037
+    follows a rule (DST) and gets None."""
+    week = timedelta(days=7)
+    at = _STEADY_UNTIL
+    offset = at.astimezone(tz).utcoffset()
+    if offset is None:
+        return None
+    while at > _STEADY_FROM and (at - week).astimezone(tz).utcoffset() == offset:
+        at -= week
+    if at <= _STEADY_FROM:
+        return _STEADY_FROM, _STEADY_UNTIL, offset
+    low, high = at - week, at  # the offset differs at low and is `offset` at high
+    while high - low > timedelta(seconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() == offset:
+            high = mid
+        else:
+            low = mid
+    since = high.replace(microsecond=0) + timedelta(seconds=1 if high.microsecond else 0)
+    if since >= _STEADY_LATEST:
+        return None
+    return since, _STEADY_UNTIL, offset
 
 
 def _pg_label(bucket_name: str) -> Label:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 from reports_fixtures import APP, CATALOG, NOW, Dataset, frame
 from sqlalchemy import Engine, text
@@ -48,6 +49,14 @@ REPORTS = [
      "measures": [{"key": "n", "agg": "count"}, {"key": "avg_score", "agg": "avg",
                                                 "field": "score"}],
      "drill": ["customer.region", "customer.team"], "chart": {"type": "pie"}},
+    {"key": "due_quarter", "name": "Due by quarter", "source": "ticket",  # a date's month
+     "dimensions": [{"key": "q", "field": "due_on", "bucket": "quarter"}],  # text in the
+     "measures": [{"key": "amount", "agg": "sum", "field": "amount"}]},  # grain
+    {"key": "due_month", "name": "Due by month", "source": "ticket",
+     "filters": ["status != 'open'"],
+     "dimensions": [{"key": "m", "field": "due_on", "bucket": "month"},
+                    {"key": "y", "field": "due_on", "bucket": "year"}],
+     "measures": [{"key": "n", "agg": "count"}], "totals": True},
     {"key": "everything", "name": "All", "source": "ticket",
      "measures": [{"key": "n", "agg": "count"}, {"key": "first", "agg": "min",
                                                  "field": "due_on"}]},
@@ -79,6 +88,7 @@ VIEWS: list[dict[str, Any]] = [
     {"drill": {"by_region": ["华北"]}},
     {"link": Link("by_month", "month", "2026-01")},
     {"link": Link("by_month", "status", "open")},
+    {"link": Link("due_quarter", "q", "2026-Q1")},
 ]
 
 
@@ -104,13 +114,17 @@ def test_plan_fuses_the_decomposable_widgets_of_one_form() -> None:
     assert len(plan.queries) == len(REPORTS)
     [fused] = plan.fused
     ids = [plan.queries[m.index].widget.id for m in fused.members]
-    assert ids == ["by_month", "open_kpi", "urgent_by_week", "by_region", "everything"]
+    assert ids == ["by_month", "open_kpi", "urgent_by_week", "by_region", "due_quarter",
+                   "due_month", "everything"]
+    grain = str(fused.statement.compile()).split(" GROUP BY ")[0]  # the grain's keys
+    assert grain.count("left(") == 1  # the three buckets of due_on share its month text
+    assert "to_date(left(" not in grain
     assert "owners" not in ids and "top" not in ids
     assert not board().plan(app=APP, dialect="sqlite", table=records, now=NOW).fused
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=["plain", "region", "due", "drill", "link_month",
-                                              "link_status"])
+                                              "link_status", "link_quarter"])
 def test_fused_data_equals_one_statement_per_widget(report_db: Engine, view: dict[str, Any],
                                                     dataset: Dataset) -> None:
     separate = _data(report_db, Limits(fuse_max_rows=0, parallel_statements=1), **view)
@@ -125,6 +139,12 @@ def test_fused_data_equals_one_statement_per_widget(report_db: Engine, view: dic
         assert widgets["everything"]["rows"][0]["n"] == len(df)
         assert sum(r["n"] for r in widgets["by_month"]["rows"]) == len(df)
         assert widgets["by_month"]["total"]["n"] == len(df)
+        quarters = {r["q"]: float(r["amount"] or 0) for r in widgets["due_quarter"]["rows"]}
+        due = pd.to_datetime(df["due_on"])
+        expected = df.groupby(due.dt.year.astype(str) + "-Q" + due.dt.quarter.astype(str))[
+            "amount"].sum()
+        assert quarters == pytest.approx({k: float(v) for k, v in expected.items()})
+        assert widgets["due_month"]["total"]["n"] == int((df["status"] != "open").sum())
         opened = df[df["status"] == "open"]["amount"].sum()
         assert sum(float(r["amount"] or 0) for r in widgets["open_kpi"]["rows"]) == \
             pytest.approx(float(opened))

@@ -3,18 +3,22 @@ pandas over the same rows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from reports_fixtures import APP, CATALOG, NOW, Dataset, canon, frame
-from sqlalchemy import Engine
+from sqlalchemy import DateTime, Engine, select, values
+from sqlalchemy import column as sa_column
 
 from engines.report.compile import CompiledReport, compile_report
 from engines.report.expressions import default_backend
 from engines.report.query import FieldFilter
 from engines.report.spec import ReportSpec
+from engines.report.sqlbuild import pg_local_time
 from runtime.errors import ValidationFailed
 from runtime.reports.limits import Limits, TooManyRowsError
 from runtime.reports.service import result_json, run_report
@@ -285,3 +289,29 @@ def test_a_date_parameter_against_an_instant_uses_the_local_day(report_db: Engin
                             params={"since": "2026-02-01"})
     df = frame(dataset)
     assert result.rows[0]["n"] == int((df["local"].dt.strftime("%Y-%m-%d") >= "2026-02-01").sum())
+
+
+LOCAL_TIME_INSTANTS = [datetime(1988, 7, 1, 15, 30, tzinfo=UTC),  # China's summer time
+                       datetime(1991, 9, 14, 16, 59, 59, tzinfo=UTC),  # its last second
+                       datetime(1991, 9, 14, 17, 0, 0, tzinfo=UTC),
+                       datetime(1991, 9, 14, 17, 0, 2, tzinfo=UTC),
+                       datetime(1943, 3, 1, 12, tzinfo=UTC), datetime(2026, 6, 30, 16, 30,
+                                                                      tzinfo=UTC),
+                       datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # Berlin's spring change
+                       datetime(2099, 12, 31, 23, 59, tzinfo=UTC),
+                       datetime(2150, 7, 1, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("report_db", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Kolkata", "Europe/Berlin", "UTC"])
+def test_local_time_of_a_timestamp_is_the_zones_at_every_instant(report_db: Engine,
+                                                                 zone: str) -> None:
+    """PostgreSQL's local time of a timestamp column, shortcut to a fixed offset where
+    the zone has one (`sqlbuild.pg_local_time`), is Python's zone database's."""
+    tz = ZoneInfo(zone)
+    instants = values(sa_column("t", DateTime(timezone=True)), name="instants").data(
+        [(t,) for t in LOCAL_TIME_INSTANTS])
+    query = select(instants.c.t, pg_local_time(instants.c.t, tz))
+    with report_db.connect() as conn:
+        got = {t.astimezone(UTC): local for t, local in conn.execute(query)}
+    assert got == {t: t.astimezone(tz).replace(tzinfo=None) for t in LOCAL_TIME_INSTANTS}
