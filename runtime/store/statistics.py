@@ -24,6 +24,7 @@ read covering indexes, `runtime.store.indexes`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from runtime.store.indexes import digest
 from runtime.store.tables import records
 
 if TYPE_CHECKING:
+    from engines.report.compile import CompiledReport
     from runtime.apps.registry import CompiledApp
 
 PREFIX = "st_rec_"
@@ -48,20 +50,28 @@ def app_prefix(app: str) -> str:
 
 def wanted_statistics(conn: Connection, capp: CompiledApp, tz: ZoneInfo) -> dict[str, str]:
     """The app's statistics objects, name → CREATE STATISTICS statement."""
-    from engines.report.indexing import filter_columns
     from runtime.reports.provider import compiled_report
 
+    return report_statistics(conn, capp.key, (compiled_report(capp, key, tz)
+                                              for key in sorted(capp.bundle.of("reports"))))
+
+
+def report_statistics(conn: Connection, app: str,
+                      reports: Iterable[CompiledReport]) -> dict[str, str]:
+    """The statistics objects of an app's compiled reports, name → CREATE STATISTICS
+    statement (what publishing makes; bench/reports.py makes them for its reports)."""
+    from engines.report.indexing import filter_columns
+
     out: dict[str, str] = {}
-    for key in sorted(capp.bundle.of("reports")):
-        report = compiled_report(capp, key, tz)
-        columns = filter_columns(report, app=capp.key, table=records, dialect="postgresql",
+    for report in reports:
+        columns = filter_columns(report, app=app, table=records, dialect="postgresql",
                                  now=_NOW)[:MAX_VALUES]
         if not columns:
             continue
         expressions = ", ".join(
             f"({c.compile(dialect=conn.dialect, compile_kwargs={'literal_binds': True})})"
             for c in columns)
-        name = f"{app_prefix(capp.key)}{digest(f'{report.source}:{expressions}', 16)}"
+        name = f"{app_prefix(app)}{digest(f'{report.source}:{expressions}', 16)}"
         out[name] = (f'CREATE STATISTICS IF NOT EXISTS "{name}" ON form, {expressions} '
                      "FROM records")
     return out
