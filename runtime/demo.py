@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 
 from builder.bundle import load
+from engines.expr.workcal import DEFAULT_CALENDAR, WorkCalendar
 from runtime.auth.models import SYSTEM, Actor
 from runtime.auth.service import create_user
 from runtime.clock import FixedClock
@@ -85,6 +86,7 @@ class DemoWriter:
         self.updates = 0
         self.users = 0
         self._analyzed_at = 1_000  # writes at the last ANALYZE (the first after 2,000)
+        self._calendar: WorkCalendar | None = None  # the app's, read on first use
 
     # -- time
     def at(self, when: datetime) -> None:
@@ -93,6 +95,15 @@ class DemoWriter:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def working_after(self, start: datetime, hours: float) -> datetime:
+        """The instant `hours` working hours after `start` by the app's calendar
+        (`app.json` "calendar"; Monday to Friday when it has none), as ADDWORKHOURS
+        computes it — so generated response times fall within the app's SLA clock."""
+        if self._calendar is None:  # read through the writer's own transaction
+            self._calendar = self._ctx.apps.current(self._connection(), self.app).calendar \
+                or DEFAULT_CALENDAR
+        return self._calendar.add_seconds(start, hours * 3600, self._ctx.tz)
 
     # -- people
     def department(self, key: str, name: Mapping[str, str] | str, *,

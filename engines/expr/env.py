@@ -16,6 +16,7 @@ from engines.expr.types import ExprError, UserInfo
 
 if TYPE_CHECKING:
     from engines.expr.compiled import Compiled
+    from engines.expr.workcal import WorkCalendar
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -31,6 +32,11 @@ class Env(Protocol):
 
     @property
     def holidays(self) -> frozenset[date]: ...
+
+    @property
+    def calendar(self) -> WorkCalendar | None:
+        """The app's working calendar (None: Monday to Friday less `holidays`)."""
+        ...
 
     def now(self) -> datetime:
         """The current instant, aware, in UTC."""
@@ -51,6 +57,7 @@ class FixedEnv:
     tz: ZoneInfo = DEFAULT_TZ
     user: UserInfo | None = None
     holidays: frozenset[date] = frozenset()
+    calendar: WorkCalendar | None = None
     records: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from engines.expr import ops
 from engines.expr.registry import Example, Fn, register
 from engines.expr.types import T
+from engines.expr.workcal import DEFAULT_CALENDAR, WorkCalendar
 
 MAX_WORKDAY_SPAN = 36600  # days WORKDAYS will count over (about a century)
 
@@ -181,8 +182,21 @@ def _datedif(env: Any, a: Any, b: Any, unit: Any) -> int | None:
                    "DATEDIF's unit must be Y, M, D, YM, MD or YD")
 
 
+def work_calendar(env: Any) -> WorkCalendar:
+    """The app's working calendar (`app.json` "calendar"), or Monday to Friday with
+    the env's holidays."""
+    if env is None:
+        return DEFAULT_CALENDAR
+    calendar: WorkCalendar | None = getattr(env, "calendar", None)
+    if calendar is not None:
+        return calendar
+    holidays = env.holidays
+    return WorkCalendar(holidays=holidays) if holidays else DEFAULT_CALENDAR
+
+
 def _workdays(env: Any, a: Any, b: Any) -> int | None:
-    """Working days from a to b, both included (Monday–Friday, minus holidays)."""
+    """Working days from a to b, both included (the app's calendar: Monday–Friday minus
+    holidays unless it says otherwise)."""
     start, end = local_date(env, a), local_date(env, b)
     if start is None or end is None:
         return None
@@ -192,12 +206,36 @@ def _workdays(env: Any, a: Any, b: Any) -> int | None:
     span = (end - start).days + 1
     if span > MAX_WORKDAY_SPAN:
         raise ops.fail("span_too_long", "日期跨度过大", "the date span is too long")
+    calendar = work_calendar(env)
     weeks, rest = divmod(span, 7)
-    count = weeks * 5 + sum(1 for i in range(rest)
-                            if (start + timedelta(days=weeks * 7 + i)).weekday() < 5)
-    holidays = env.holidays if env is not None else frozenset()
-    count -= sum(1 for h in holidays if start <= h <= end and h.weekday() < 5)
+    count = weeks * len(calendar.weekdays) + sum(
+        1 for i in range(rest)
+        if (start + timedelta(days=weeks * 7 + i)).weekday() in calendar.weekdays)
+    count -= sum(1 for h in calendar.holidays
+                 if start <= h <= end and h.weekday() in calendar.weekdays)
+    count += sum(1 for w in calendar.workdays
+                 if start <= w <= end and w.weekday() not in calendar.weekdays
+                 and w not in calendar.holidays)
     return sign * count
+
+
+def _workhours(env: Any, a: Any, b: Any) -> float | None:
+    """WORKHOURS(end, start): the working hours between two instants (dates from their
+    local midnight), negative when end is earlier."""
+    end, start = _instant(env, a), _instant(env, b)
+    if end is None or start is None:
+        return None
+    e = ops.need_env(env)
+    return work_calendar(e).work_seconds(start, end, e.tz) / 3600.0
+
+
+def _addworkhours(env: Any, a: Any, hours: Any) -> datetime | None:
+    """ADDWORKHOURS(start, n): the instant n working hours after start."""
+    start = _instant(env, a)
+    if start is None or hours is None:
+        return None
+    e = ops.need_env(env)
+    return work_calendar(e).add_seconds(start, float(hours) * 3600.0, e.tz)
 
 
 def _user(env: Any) -> str | None:
@@ -288,6 +326,21 @@ register(Fn("WORKDAYS", "dates", ("date", "date"), T.INTEGER,
             (Example("WORKDAYS(DATE(2026, 1, 5), DATE(2026, 1, 11))", 5),
              Example("WORKDAYS(DATE(2026, 1, 9), DATE(2026, 1, 5))", -5)),
             impl=_workdays, needs_env=True))
+register(Fn("WORKHOURS", "dates", ("date", "date"), T.NUMBER,
+            "WORKHOURS(结束, 开始)：两个时刻之间的工作小时数（按应用的工作日历：工作日、"
+            "上班时段、节假日与调休；日期从部署时区的零点算起）",
+            "WORKHOURS(end, start): the working hours between two instants (by the app's "
+            "working calendar: working days, office hours, holidays and weekend days worked; "
+            "a date counts from its midnight in the deployment's zone)",
+            (Example("WORKHOURS(DATE(2026, 1, 12), DATE(2026, 1, 9))", 24.0),
+             Example("WORKHOURS(due_at, NOW())", None, {"due_at": None})),
+            impl=_workhours, needs_env=True))
+register(Fn("ADDWORKHOURS", "dates", ("date", "number"), T.DATETIME,
+            "开始时刻之后若干工作小时的时刻（按应用的工作日历；负数为之前）",
+            "The instant some working hours after a start (by the app's working calendar; "
+            "negative to go back)",
+            (Example("ADDWORKHOURS(DATE(2026, 1, 9), 30)", "2026-01-11T22:00:00Z"),),
+            impl=_addworkhours, needs_env=True))
 register(Fn("USER", "people", (), T.TEXT,
             "当前用户的用户名；部门和角色见 user.department、user.roles",
             "The current user's username; see user.department and user.roles",

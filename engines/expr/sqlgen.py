@@ -113,7 +113,8 @@ class SqlGen:
         from engines.expr.env import FixedEnv
 
         env = FixedEnv(at=self.ctx.now(), tz=self.ctx.tz, user=self.ctx.user,
-                       holidays=self.ctx.holidays)
+                       holidays=self.ctx.holidays,
+                       calendar=getattr(self.ctx, "calendar", None))  # an app's, if known
         return Compiled("", node).evaluate({}, env)
 
     # ------------------------------------------------------------ values

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from builder.bundle import Bundle, from_json
+from engines.expr.workcal import WorkCalendar
 from runtime.errors import not_found
 from runtime.store.tables import app_versions, apps
 
@@ -68,6 +69,12 @@ class CompiledApp:
     @property
     def forms(self) -> Mapping[str, Any]:
         return self.bundle.of("forms")
+
+    @cached_property
+    def calendar(self) -> WorkCalendar | None:
+        """The app's working calendar (`app.json` "calendar"), or None."""
+        spec = self.bundle.app.calendar
+        return spec.compile() if spec is not None else None
 
     @cached_property
     def expr_forms(self) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def _open_counts(conn: Connection, ctx: Context, effect: AssignInTurn, scope: Ef
     capp = ctx.apps.current(conn, scope.app)
     sctx = RecordsSqlContext(dialect=conn.dialect.name, app=scope.app, form=form,
                              forms=capp.expr_forms, now=ctx.clock.now(), tz=ctx.tz,
-                             user=user_info(scope.actor))
+                             user=user_info(scope.actor), calendar=capp.calendar)
     holder = sctx.field(effect.field, T.TEXT)
     query = select(holder, func.count()).where(sctx.live(), holder.in_(members))
     if record_id.isdigit():

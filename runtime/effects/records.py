@@ -82,7 +82,7 @@ def update_records(conn: Connection, ctx: Context, effect: UpdateRecords,
     cform = capp.form(effect.form)
     sctx = RecordsSqlContext(dialect=conn.dialect.name, app=scope.app, form=effect.form,
                              forms=capp.expr_forms, now=ctx.clock.now(), tz=ctx.tz,
-                             user=user_info(scope.actor))
+                             user=user_info(scope.actor), calendar=capp.calendar)
     where = compile_expr(effect.where, cform.scope, expect=T.BOOLEAN)
     ids = list(conn.execute(select(records.c.id).where(sctx.live(), where.to_sql(sctx))
                             .order_by(records.c.id).limit(MAX_UPDATED + 1)).scalars())

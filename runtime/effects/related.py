@@ -40,7 +40,7 @@ def update_each(conn: Connection, ctx: Context, effect: UpdateEach,
     now = ctx.clock.now()
     sctx = RecordsSqlContext(dialect=conn.dialect.name, app=scope.app, form=effect.form,
                              forms=capp.expr_forms, now=now, tz=ctx.tz,
-                             user=user_info(scope.actor))
+                             user=user_info(scope.actor), calendar=capp.calendar)
     where = compile_expr(effect.where, capp.form(effect.form).scope, expect=T.BOOLEAN)
     rows = conn.execute(select(records).where(sctx.live(), where.to_sql(sctx))
                         .order_by(records.c.id).limit(MAX_UPDATED + 1)).all()
@@ -49,7 +49,7 @@ def update_each(conn: Connection, ctx: Context, effect: UpdateEach,
                          f"At most {MAX_UPDATED} related records are updated at once",
                          code="too_many_related")
     env = StoreEnv(conn, app=scope.app, now=now, tz=ctx.tz, actor=scope.actor,
-                   forms=capp.expr_forms)
+                   forms=capp.expr_forms, calendar=capp.calendar)
     fields = rule.forms[effect.form].fields
     for row in rows:
         target = native_record(row, fields)

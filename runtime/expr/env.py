@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from engines.expr import Compiled, Field, UserInfo
 from engines.expr.env import DEFAULT_TZ
 from engines.expr.sqlgen import SqlGen
+from engines.expr.workcal import WorkCalendar
 from runtime.expr.sql_context import RecordsSqlContext
 
 
@@ -23,7 +24,8 @@ class SqlEnv:
     def __init__(self, conn: Connection, *, app: str, now: datetime,
                  forms: Mapping[str, Mapping[str, Field]] | None = None,
                  tz: ZoneInfo = DEFAULT_TZ, user: UserInfo | None = None,
-                 holidays: frozenset[date] = frozenset()) -> None:
+                 holidays: frozenset[date] = frozenset(),
+                 calendar: WorkCalendar | None = None) -> None:
         self.conn = conn
         self.app = app
         self.forms = forms or {}
@@ -31,6 +33,7 @@ class SqlEnv:
         self.tz = tz
         self.user = user
         self.holidays = holidays
+        self.calendar = calendar
 
     def now(self) -> datetime:
         return self._now
@@ -39,7 +42,8 @@ class SqlEnv:
                   value: Compiled | None, record: Mapping[str, Any]) -> Any:
         ctx = RecordsSqlContext(dialect=self.conn.dialect.name, app=self.app, form=form,
                                 forms=self.forms, now=self._now, tz=self.tz, user=self.user,
-                                holidays=self.holidays, outer_values=record)
+                                holidays=self.holidays, outer_values=record,
+                                calendar=self.calendar)
         measure = ctx.aggregate(
             func, form, lambda inner: SqlGen(inner).cond(condition.node)[0],
             (lambda inner: SqlGen(inner).value(value.node).el) if value is not None else None)

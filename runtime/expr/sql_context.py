@@ -34,6 +34,7 @@ from engines.expr import SYSTEM_FIELDS, ExprError, Field, T, UserInfo
 from engines.expr.env import DEFAULT_TZ
 from engines.expr.sqlcontext import SqlPart
 from engines.expr.sqlgen import SqlGen
+from engines.expr.workcal import WorkCalendar
 from runtime.store.tables import records
 
 Col = ColumnElement[Any]
@@ -58,7 +59,8 @@ class RecordsSqlContext:
                  params: Mapping[str, Any] | None = None,
                  outer_values: Mapping[str, Any] | None = None,
                  table: FromClause | None = None,
-                 outer_ctx: RecordsSqlContext | None = None) -> None:
+                 outer_ctx: RecordsSqlContext | None = None,
+                 calendar: WorkCalendar | None = None) -> None:
         self._dialect = dialect
         self.app = app
         self.form = form
@@ -67,6 +69,7 @@ class RecordsSqlContext:
         self._tz = tz
         self._user = user
         self._holidays = holidays
+        self.calendar = calendar  # the app's working calendar, for folded constants
         self.params = params or {}
         self.outer_values = outer_values
         self.table = table if table is not None else records
@@ -132,7 +135,8 @@ class RecordsSqlContext:
                                   forms=self.forms, now=self._now, tz=self._tz,
                                   user=self._user, holidays=self._holidays, params=self.params,
                                   table=alias, outer_ctx=self if self.outer_values is None
-                                  else None, outer_values=self.outer_values)
+                                  else None, outer_values=self.outer_values,
+                                  calendar=self.calendar)
         measure = func.count() if func_name == "COUNT" or value is None else \
             _AGG[func_name](value(inner))
         query = select(measure).where(alias.c.app == self.app, alias.c.form == form,

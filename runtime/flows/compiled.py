@@ -18,6 +18,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from engines.expr import Compiled, Env, UserInfo
+from engines.expr.workcal import WorkCalendar
 from engines.flow import CompiledFlow, FlowSpec, compile_flow
 from engines.flow.conditions import expr_conditions
 from runtime.apps.registry import CompiledApp
@@ -49,6 +50,10 @@ class StepEnv:
     @property
     def holidays(self) -> frozenset[date]:
         return self._current().holidays
+
+    @property
+    def calendar(self) -> WorkCalendar | None:
+        return self._current().calendar
 
     def now(self) -> datetime:
         return self._current().now()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from engines.expr import Env, ExprError, Scope, compile_expr
+from engines.expr.workcal import WorkCalendar
 from runtime.store.tables import departments, users
 
 MAX_DEPARTMENT_DEPTH = 32
@@ -113,3 +114,18 @@ class WeekdayCalendar:
             if local.weekday() < 5:
                 rest -= step
         return local.astimezone(start.tzinfo)
+
+
+class AppCalendar:
+    """Working time = the app's calendar (`app.json` "calendar"): each day of a duration
+    is one working day's hours, the rest working time, so a due time of `P1DT2H` from
+    Friday 17:00 with 09:00-18:00 days is Monday 17:00 plus two hours: Tuesday 10:00."""
+
+    def __init__(self, calendar: WorkCalendar, tz: ZoneInfo) -> None:
+        self.calendar = calendar
+        self.tz = tz
+
+    def add_working(self, start: datetime, delta: timedelta) -> datetime:
+        rest = delta - timedelta(days=delta.days)
+        seconds = delta.days * self.calendar.seconds_per_day + rest.total_seconds()
+        return self.calendar.add_seconds(start, seconds, self.tz)

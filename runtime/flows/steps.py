@@ -23,7 +23,7 @@ from runtime.errors import not_found
 from runtime.expr.env import SqlEnv
 from runtime.flows import store
 from runtime.flows.compiled import bound_env, flow_for, record_values
-from runtime.flows.directory import StoreDirectory, WeekdayCalendar
+from runtime.flows.directory import AppCalendar, StoreDirectory, WeekdayCalendar
 from runtime.flows.effects import StepScope, apply
 from runtime.flows.errors import domain_error
 from runtime.store.tables import records
@@ -78,7 +78,8 @@ def step_env(conn: Connection, ctx: Context, capp: CompiledApp, actor: Actor | N
     user = None if actor is None else UserInfo(username=actor.username,
                                                 department=actor.department,
                                                 roles=tuple(actor.roles))
-    return SqlEnv(conn, app=capp.key, now=now, forms=capp.expr_forms, tz=ctx.tz, user=user)
+    return SqlEnv(conn, app=capp.key, now=now, forms=capp.expr_forms, tz=ctx.tz, user=user,
+                  calendar=capp.calendar)
 
 
 def run_engine(conn: Connection, ctx: Context, capp: CompiledApp, flow: CompiledFlow,
@@ -88,7 +89,8 @@ def run_engine(conn: Connection, ctx: Context, capp: CompiledApp, flow: Compiled
     the engine's domain errors become the API's."""
     env = step_env(conn, ctx, capp, actor, now)
     directory = StoreDirectory(conn, scope=capp.form(flow.form).scope, env=env)
-    engine = FlowEngine(directory, WeekdayCalendar(ctx.tz))
+    engine = FlowEngine(directory, WeekdayCalendar(ctx.tz) if capp.calendar is None
+                        else AppCalendar(capp.calendar, ctx.tz))
     try:
         with bound_env(env):
             return call(engine)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from engines.expr import UserInfo
+from engines.expr.workcal import WorkCalendar
 from runtime.apps.registry import CompiledApp
 from runtime.auth.models import Actor
 from runtime.context import Context
@@ -27,12 +28,14 @@ def user_info(actor: Actor | None) -> UserInfo | None:
 
 def env_for(conn: Connection, ctx: Context, capp: CompiledApp, actor: Actor | None) -> SqlEnv:
     return SqlEnv(conn, app=capp.key, now=ctx.clock.now(), forms=capp.expr_forms, tz=ctx.tz,
-                  user=user_info(actor))
+                  user=user_info(actor), calendar=capp.calendar)
 
 
 class StoreEnv(SqlEnv):
     """`SqlEnv` built from an `Actor` (the name other runtime modules use)."""
 
     def __init__(self, conn: Connection, *, app: str, now: datetime, tz: ZoneInfo,
-                 actor: Actor | None, forms: Mapping[str, Any] | None = None) -> None:
-        super().__init__(conn, app=app, now=now, forms=forms, tz=tz, user=user_info(actor))
+                 actor: Actor | None, forms: Mapping[str, Any] | None = None,
+                 calendar: WorkCalendar | None = None) -> None:
+        super().__init__(conn, app=app, now=now, forms=forms, tz=tz, user=user_info(actor),
+                         calendar=calendar)

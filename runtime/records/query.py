@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Select, and_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from engines.expr import ExprError, T, compile_expr
+from engines.expr.workcal import WorkCalendar
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import BadRequest, Detail, ValidationFailed
@@ -41,9 +42,10 @@ def _expr_error(exc: ExprError, param: str) -> ValidationFailed:
 
 
 def _sql_ctx(conn: Connection, ctx: Context, app: str, form: str, forms: Any,
-             actor: Actor | None) -> RecordsSqlContext:
+             actor: Actor | None, calendar: WorkCalendar | None = None) -> RecordsSqlContext:
     return RecordsSqlContext(dialect=conn.dialect.name, app=app, form=form, forms=forms,
-                             now=ctx.clock.now(), tz=ctx.tz, user=user_info(actor))
+                             now=ctx.clock.now(), tz=ctx.tz, user=user_info(actor),
+                             calendar=calendar)
 
 
 def _sort_keys(sort: str | None, scope: Any) -> list[tuple[str, bool, T]]:
@@ -71,7 +73,7 @@ def build_list_query(conn: Connection, ctx: Context, *, app: str, form: str,
                      cursor: str | None, actor: Actor | None = None) -> Select[Any]:
     capp = ctx.apps.current(conn, app)
     cform = capp.form(form)
-    sctx = _sql_ctx(conn, ctx, app, form, capp.expr_forms, actor)
+    sctx = _sql_ctx(conn, ctx, app, form, capp.expr_forms, actor, capp.calendar)
     stmt = select(records).where(sctx.live())
     if filter_expr and filter_expr.strip():
         try:

@@ -102,7 +102,7 @@ def run_event_rules(conn: Connection, ctx: Context, event: WriteEvent) -> None:
     if known is not None and "marks" in known:
         remember_marks(conn, event.app, event.form, event.record_id, known["marks"])
     env = StoreEnv(conn, app=event.app, now=ctx.clock.now(), tz=ctx.tz, actor=event.actor,
-                   forms=capp.expr_forms)
+                   forms=capp.expr_forms, calendar=capp.calendar)
     guard = _guard(conn, event.depth)
     try:
         for firing in ruleset.fire(full, env, matching, matched=True):
@@ -129,7 +129,7 @@ def run_flow_rules(conn: Connection, ctx: Context, *, app: str, flow: str, event
         return 0
     values = native_record(row, fields)
     env = StoreEnv(conn, app=app, now=ctx.clock.now(), tz=ctx.tz, actor=actor,
-                   forms=capp.expr_forms)
+                   forms=capp.expr_forms, calendar=capp.calendar)
     guard = _guard(conn, depth)
     fired = 0
     try:

@@ -41,14 +41,15 @@ def preview_rule(conn: Connection, ctx: Context, *, app: str, rule: str, actor: 
     now = ctx.clock.now()
     limit = max(1, min(limit, MAX_PREVIEW))
     env: SqlEnv = StoreEnv(conn, app=app, now=now, tz=ctx.tz, actor=actor,
-                           forms=capp.expr_forms)
+                           forms=capp.expr_forms, calendar=capp.calendar)
     if compiled.spec.is_timed:
         stmt, pushed = candidate_query(conn, ctx, compiled, app=app, forms=capp.expr_forms,
-                                       now=now, since=None, windowed=False)
+                                       now=now, since=None, windowed=False,
+                                       calendar=capp.calendar)
         # the actions' aggregates for the previewed records, as the tick computes them
         sctx = RecordsSqlContext(dialect=conn.dialect.name, app=app,
                                  form=compiled.spec.form, forms=capp.expr_forms, now=now,
-                                 tz=ctx.tz, user=user_info(actor))
+                                 tz=ctx.tz, user=user_info(actor), calendar=capp.calendar)
         stmt, aggs = add_aggregates(stmt.limit(limit), compiled, sctx,
                                     with_condition=not pushed)
         rows = conn.execute(stmt).all()

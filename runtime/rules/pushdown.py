@@ -208,7 +208,8 @@ def _grouped(stmt: Select[Any], sctx: RecordsSqlContext, form: str, field: str,
     alias = sctx.table.alias(f"grp_{form}_{field}")
     inner = RecordsSqlContext(dialect=sctx.dialect, app=sctx.app, form=form,
                               forms=sctx.forms, now=sctx.now(), tz=sctx.tz, user=sctx.user,
-                              holidays=sctx.holidays, params=sctx.params, table=alias)
+                              holidays=sctx.holidays, params=sctx.params, table=alias,
+                              calendar=sctx.calendar)
     gen = SqlGen(inner)
     key = inner.field(field, T.TEXT)
     measures: dict[AggKey, str] = {}
@@ -260,7 +261,8 @@ class PrecomputedEnv(SqlEnv):
 
     def __init__(self, base: SqlEnv, known: Mapping[str, Mapping[AggKey, Any]]) -> None:
         super().__init__(base.conn, app=base.app, now=base.now(), forms=base.forms,
-                         tz=base.tz, user=base.user, holidays=base.holidays)
+                         tz=base.tz, user=base.user, holidays=base.holidays,
+                         calendar=base.calendar)
         self.known = known
 
     def aggregate(self, func: str, form: str, condition: Compiled,

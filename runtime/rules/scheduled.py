@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engines.expr import ExprError, T
 from engines.expr.sqlgen import SqlGen
+from engines.expr.workcal import WorkCalendar
 from engines.rule.cascade import CascadeGuard
 from engines.rule.compiled import CompiledRule
 from engines.rule.ruleset import Firing, fire_scheduled
@@ -51,13 +52,14 @@ cost of a simple firing; 500 keep a transaction short enough for other writers."
 
 def candidate_query(conn: Connection, ctx: Context, rule: CompiledRule, *, app: str,
                     forms: Any, now: datetime, since: datetime | None,
-                    windowed: bool = True) -> tuple[Select[Any], bool]:
+                    windowed: bool = True,
+                    calendar: WorkCalendar | None = None) -> tuple[Select[Any], bool]:
     """The records a timed rule may fire for, and whether its condition is in the SQL.
 
     A condition the SQL back end cannot express (rare) is left to Python.
     """
     sctx = RecordsSqlContext(dialect=conn.dialect.name, app=app, form=rule.spec.form,
-                             forms=forms, now=now, tz=ctx.tz)
+                             forms=forms, now=now, tz=ctx.tz, calendar=calendar)
     stmt = select(records).where(sctx.live())
     pushed = rule.condition is None
     if rule.condition is not None:
@@ -117,9 +119,10 @@ def _firings(conn: Connection, ctx: Context, app: str, rule: CompiledRule,
         return None
     capp = ctx.apps.current(conn, app)
     stmt, pushed = candidate_query(conn, ctx, rule, app=app, forms=capp.expr_forms,
-                                   now=at, since=since)
+                                   now=at, since=since, calendar=capp.calendar)
     sctx = RecordsSqlContext(dialect=conn.dialect.name, app=app, form=rule.spec.form,
-                             forms=capp.expr_forms, now=at, tz=ctx.tz)
+                             forms=capp.expr_forms, now=at, tz=ctx.tz,
+                             calendar=capp.calendar)
     stmt, aggs = add_aggregates(stmt, rule, sctx, with_condition=not pushed)
     fields = rule.form.fields
     related = aggs.by_relation(conn)
@@ -134,7 +137,8 @@ def _firings(conn: Connection, ctx: Context, app: str, rule: CompiledRule,
             values.update(related.get(record["id"], ()))
             values.update(aggs.values_of(row))
             known[record["id"]] = values
-    env = StoreEnv(conn, app=app, now=at, tz=ctx.tz, actor=None, forms=capp.expr_forms)
+    env = StoreEnv(conn, app=app, now=at, tz=ctx.tz, actor=None, forms=capp.expr_forms,
+                   calendar=capp.calendar)
     return fire_scheduled(rule, candidates, PrecomputedEnv(env, known) if known else env,
                           since=since, condition_checked=pushed)
 

@@ -129,3 +129,25 @@ def test_diff_names_changed_paths() -> None:
     assert "changed forms/customer.json" in lines
     assert "    ~ fields[1].max_length" in lines
     assert "removed data/customer.json" in lines
+
+
+def test_a_working_calendar_is_checked_where_it_is_written() -> None:
+    doc = load(FIXTURE).to_json()
+    doc["app"]["calendar"] = {"weekdays": [1, 2, 3, 4, 5],
+                              "hours": [["09:00", "12:00"], ["13:30", "18:00"]],
+                              "holidays": ["2026-10-01"], "workdays": ["2026-09-27"]}
+    calendar = from_json(doc).app.calendar
+    assert calendar is not None and calendar.compile().seconds_per_day == 7.5 * 3600
+    bad = [({"weekdays": [0, 1]}, "weekdays"), ({"hours": [["9:00", "12:00"]]}, "hours"),
+           ({"hours": [["13:00", "18:00"], ["09:00", "12:00"]]}, "hours"),
+           ({"hours": [["18:00", "09:00"]]}, "hours"), ({"hours": []}, "hours"),
+           ({"holidays": ["2026-10-01"], "workdays": ["2026-10-01"]}, "calendar"),
+           ({"holidays": ["2026-02-30"]}, "holidays[0]")]
+    for calendar_doc, where in bad:
+        doc["app"]["calendar"] = calendar_doc
+        with pytest.raises(BundleInvalid) as err:
+            from_json(doc)
+        [problem] = err.value.problems
+        assert problem.file == "app.json" and problem.path.startswith("calendar"), problem
+        assert where in problem.path, (calendar_doc, problem.path)
+        assert problem.message["zh"] and problem.message["en"]

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 class Writer(Protocol):
     def at(self, when: datetime) -> None: ...
     def now(self) -> datetime: ...
+    def working_after(self, start: datetime, hours: float) -> datetime: ...
     def department(self, key: str, name: Any, *, parent: str | None = None,
                    head: str | None = None) -> None: ...
     def user(self, username: str, *, roles: list[str], department: str | None = None,
@@ -597,11 +598,15 @@ class CustomerHistory:
         respond_limit = 0.5 if kind == "complaint" or priority == "urgent" else \
             {"high": 2, "medium": 8, "low": 24}[priority]
         resolve_limit = 24 if kind == "complaint" else \
-            {"urgent": 8, "high": 24, "medium": 72, "low": 120}[priority]
+            {"urgent": 8, "high": 16, "medium": 40, "low": 80}[priority]
         respond_h = respond_limit * rng.uniform(0.1, 0.9 if rng.random() < 0.9 else 1.6)
         resolve_h = resolve_limit * rng.uniform(0.2, 0.95 if rng.random() < 0.85 else 1.8)
-        responded = at + timedelta(hours=respond_h)
-        resolved = at + timedelta(hours=max(resolve_h, respond_h + 0.1))
+        if kind == "complaint" or priority == "urgent":  # round the clock
+            responded = at + timedelta(hours=respond_h)
+            resolved = at + timedelta(hours=max(resolve_h, respond_h + 0.1))
+        else:  # the SLA clock of the app's working calendar (ticket.json)
+            responded = self.w.working_after(at, respond_h)
+            resolved = self.w.working_after(at, max(resolve_h, respond_h + 0.1))
         promise = None
         if kind == "complaint":
             promise = self.w.create("commitment", {

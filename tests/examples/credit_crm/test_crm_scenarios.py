@@ -212,3 +212,30 @@ def test_a_large_contract_walks_the_approval_then_delivery(
     promises = (records.c.form == "commitment",)
     assert _count(ctx, records, *promises) == 1
     assert _count(ctx, flow_instances, flow_instances.c.flow == "delivery") == 1
+
+
+def test_ticket_sla_runs_on_the_working_calendar_complaints_round_the_clock(
+        crm_client: Any, ctx: Context) -> None:
+    """app.json's calendar (09:00-12:00, 13:30-18:00 on working days, holidays and
+    weekend days worked): a medium fault opened on Friday at 17:00 Beijing must be
+    answered within 8 working hours — by Monday 17:30 — and solved within 40, by the
+    Monday after at 10:30; a complaint opened then keeps its 30 minutes and 24 hours."""
+    friday_five = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
+    ctx.clock.set(friday_five)  # type: ignore[attr-defined]
+    cid = _customer(crm_client)
+    fault = _post(crm_client, "ticket", {"subject": "设备故障", "customer": cid,
+                                         "type": "fault", "priority": "medium"})["data"]
+    assert fault["response_due"] == "2026-03-09T09:30:00Z"
+    assert fault["resolution_due"] == "2026-03-16T02:30:00Z"
+    complaint = _post(crm_client, "ticket", {"subject": "交付延误投诉", "customer": cid,
+                                             "type": "complaint", "priority": "medium"})["data"]
+    assert complaint["response_due"] == "2026-03-06T09:30:00Z"
+    assert complaint["resolution_due"] == "2026-03-07T09:00:00Z"
+    # the National Day week is off (and Saturday 10 October worked): by the app's own
+    # calendar, a high-priority question at 17:00 on 30 September is due on 8 October
+    with ctx.engine.connect() as conn:
+        calendar = ctx.apps.current(conn, "credit_crm").calendar
+    assert calendar is not None
+    due = calendar.add_seconds(datetime(2026, 9, 30, 9, 0, tzinfo=UTC), 2 * 3600, ctx.tz)
+    assert due == datetime(2026, 10, 8, 2, 0, tzinfo=UTC)  # 1 h that day, 1 h on the 8th
+    assert calendar.is_workday(datetime(2026, 10, 10).date())

@@ -193,3 +193,28 @@ _condition = st.recursive(
 def test_property_sql_equals_python(expr_engine: Engine, dataset: list[dict[str, Any]],
                                     source: str) -> None:
     assert _sql(expr_engine, source, {}) == _python(source, dataset, {}), source
+
+
+def test_working_time_folded_into_sql_counts_by_the_apps_calendar(
+        expr_engine: Engine, dataset: list[dict[str, Any]]) -> None:
+    """`due_at <= ADDWORKHOURS(NOW(), 200)` has no SQL form of its own: the constant is
+    computed once — by the app's calendar, as the Python back end computes it."""
+    from datetime import time
+
+    from engines.expr.workcal import WorkCalendar
+
+    office = WorkCalendar(hours=((time(9), time(12)), (time(13, 30), time(18))))
+    source = "due_at <= ADDWORKHOURS(NOW(), 200)"
+    compiled = compile_expr(source, SCOPE, T.BOOLEAN)
+    tickets = [r for r in dataset if r["_form"] == "ticket" and not r["_deleted"]]
+    for calendar in (office, None):
+        env = FixedEnv(at=NOW, calendar=calendar)
+        expected = {r["id"] for r in tickets if compiled.evaluate(r, env) is True}
+        ctx = RecordsSqlContext(dialect=expr_engine.dialect.name, app="crm", form="ticket",
+                                forms=SCOPE.forms, now=NOW, calendar=calendar)
+        with expr_engine.connect() as conn:
+            got = {str(i) for i in conn.execute(
+                select(records.c.id).where(ctx.live(), compiled.to_sql(ctx))).scalars()}
+        assert got == expected
+    assert _sql(expr_engine, source, {}) != {
+        r["id"] for r in tickets if compiled.evaluate(r, FixedEnv(at=NOW, calendar=office))}
