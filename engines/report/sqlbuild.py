@@ -3,7 +3,8 @@
 Fields live in the JSON document `records.data` (money as decimal strings, dates
 "YYYY-MM-DD", datetimes "YYYY-MM-DDTHH:MM:SSZ"); system fields are real columns.
 Date buckets are computed in the deployment's time zone on both dialects:
-PostgreSQL converts with `AT TIME ZONE`; SQLite has no zone database, so the zone's
+PostgreSQL converts with `AT TIME ZONE` (a fixed offset where the zone has kept one,
+`pg_local_time`); SQLite has no zone database, so the zone's
 UTC offset is applied as a `'+N minutes'` modifier (exact for zones without daylight
 saving, such as the default Asia/Shanghai; for zones with DST the standard offset
 is used — documented limitation of the embedded database).

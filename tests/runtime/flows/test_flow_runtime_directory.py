@@ -41,3 +41,21 @@ def test_working_days_skip_the_weekend_in_the_deployment_zone() -> None:
     # Friday 23:00 local + 2 working hours = Monday 01:00 local
     late = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)
     assert calendar.add_working(late, timedelta(hours=2)) == late + timedelta(days=2, hours=2)
+
+
+def test_an_apps_calendar_counts_a_day_as_its_working_hours() -> None:
+    """With app.json's calendar (09:00-18:00, a holiday on Monday 9 March): a duration's
+    day is one working day's nine hours, the rest working time."""
+    from datetime import date, time
+
+    from engines.expr.workcal import WorkCalendar
+    from runtime.flows.directory import AppCalendar
+
+    tz = ZoneInfo("Asia/Shanghai")
+    calendar = AppCalendar(WorkCalendar(hours=((time(9), time(18)),),
+                                        holidays=frozenset({date(2026, 3, 9)})), tz)
+    friday_five = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    # 1 h on Friday, 8 h on Tuesday (Monday is off): Tuesday 17:00; then 2 h more
+    due = calendar.add_working(friday_five, timedelta(days=1, hours=2))
+    assert due == datetime(2026, 3, 11, 2, 0, tzinfo=UTC)  # Wednesday 10:00
+    assert calendar.add_working(friday_five, timedelta(0)) == friday_five
