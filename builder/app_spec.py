@@ -46,7 +46,7 @@ class MenuItem(StrictModel):
 
 
 class CalendarSpec(StrictModel):
-    """The app's working time (FORMATS.md, `app.json` "calendar"): WORKHOURS,
+    """The app's working time (`app.json` "calendar", docs/formats-extensions.md): WORKHOURS,
     ADDWORKHOURS and WORKDAYS count by it. Weekdays are ISO (Monday 1 … Sunday 7);
     hours are "HH:MM" windows of a working day ("24:00" ends it); `holidays` are days
     off, `workdays` weekend days worked instead (调休)."""

@@ -16,6 +16,7 @@ mid-tick re-runs the window and the claims make the re-run do nothing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ TICK_NAME = "rules"
 BATCH = 500
 """Firings applied per transaction: one commit (an fsync) per firing was most of the
 cost of a simple firing; 500 keep a transaction short enough for other writers."""
+STREAM_ROWS = 2000  # candidate rows fetched at a time while firings are computed
 
 
 def candidate_query(conn: Connection, ctx: Context, rule: CompiledRule, *, app: str,
@@ -127,19 +129,27 @@ def _firings(conn: Connection, ctx: Context, app: str, rule: CompiledRule,
     fields = rule.form.fields
     related = aggs.by_relation(conn)
     pushed_keys = aggs.keys
-    candidates = []
     known: dict[str, dict[Any, Any]] = {}
-    for row in conn.execute(stmt):
-        record = native_record(row, fields)
-        candidates.append(record)
-        if pushed_keys:
-            values = dict.fromkeys(pushed_keys)
-            values.update(related.get(record["id"], ()))
-            values.update(aggs.values_of(row))
-            known[record["id"]] = values
+
+    def candidates() -> Iterator[dict[str, Any]]:
+        """The candidates one at a time, each with its precomputed aggregates while its
+        firing is computed: the rows come from a streaming cursor and each record and
+        its aggregates are let go once its firing exists, so a tick over 100,000
+        customers holds their firings, not also their records."""
+        for row in conn.execution_options(yield_per=STREAM_ROWS).execute(stmt):
+            record = native_record(row, fields)
+            known.clear()
+            if pushed_keys:
+                values = dict.fromkeys(pushed_keys)
+                values.update(related.pop(record["id"], ()))
+                values.update(aggs.values_of(row))
+                known[record["id"]] = values
+            yield record
+
     env = StoreEnv(conn, app=app, now=at, tz=ctx.tz, actor=None, forms=capp.expr_forms,
                    calendar=capp.calendar)
-    return fire_scheduled(rule, candidates, PrecomputedEnv(env, known) if known else env,
+    return fire_scheduled(rule, candidates(),
+                          PrecomputedEnv(env, known) if pushed_keys else env,
                           since=since, condition_checked=pushed)
 
 
