@@ -136,7 +136,7 @@ def _firings(conn: Connection, ctx: Context, app: str, rule: CompiledRule,
         firing is computed: the rows come from a streaming cursor and each record and
         its aggregates are let go once its firing exists, so a tick over 100,000
         customers holds their firings, not also their records."""
-        for row in conn.execution_options(yield_per=STREAM_ROWS).execute(stmt):
+        for row in conn.execute(stmt.execution_options(yield_per=STREAM_ROWS)):
             record = native_record(row, fields)
             known.clear()
             if pushed_keys:
