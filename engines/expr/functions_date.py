@@ -206,17 +206,7 @@ def _workdays(env: Any, a: Any, b: Any) -> int | None:
     span = (end - start).days + 1
     if span > MAX_WORKDAY_SPAN:
         raise ops.fail("span_too_long", "日期跨度过大", "the date span is too long")
-    calendar = work_calendar(env)
-    weeks, rest = divmod(span, 7)
-    count = weeks * len(calendar.weekdays) + sum(
-        1 for i in range(rest)
-        if (start + timedelta(days=weeks * 7 + i)).weekday() in calendar.weekdays)
-    count -= sum(1 for h in calendar.holidays
-                 if start <= h <= end and h.weekday() in calendar.weekdays)
-    count += sum(1 for w in calendar.workdays
-                 if start <= w <= end and w.weekday() not in calendar.weekdays
-                 and w not in calendar.holidays)
-    return sign * count
+    return sign * work_calendar(env).count_workdays(start, end)
 
 
 def _workhours(env: Any, a: Any, b: Any) -> float | None:

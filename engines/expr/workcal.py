@@ -43,6 +43,20 @@ class WorkCalendar:
             return True
         return day.weekday() in self.weekdays and day not in self.holidays
 
+    def count_workdays(self, start: date, end: date) -> int:
+        """Working days from `start` to `end`, both included (`start <= end`): whole
+        weeks counted at once, then the exceptions inside the span."""
+        weeks, rest = divmod((end - start).days + 1, 7)
+        count = weeks * len(self.weekdays) + sum(
+            1 for i in range(rest)
+            if (start + timedelta(days=weeks * 7 + i)).weekday() in self.weekdays)
+        count -= sum(1 for h in self.holidays
+                     if start <= h <= end and h.weekday() in self.weekdays)
+        count += sum(1 for w in self.workdays
+                     if start <= w <= end and w.weekday() not in self.weekdays
+                     and w not in self.holidays)
+        return count
+
     def work_seconds(self, start: datetime, end: datetime, tz: ZoneInfo) -> float:
         """Working seconds from `start` to `end` (negative when `end` is earlier)."""
         if end < start:
