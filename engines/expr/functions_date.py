@@ -187,7 +187,7 @@ def work_calendar(env: Any) -> WorkCalendar:
     the env's holidays."""
     if env is None:
         return DEFAULT_CALENDAR
-    calendar: WorkCalendar | None = getattr(env, "calendar", None)
+    calendar: WorkCalendar | None = env.calendar
     if calendar is not None:
         return calendar
     holidays = env.holidays

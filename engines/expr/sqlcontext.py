@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.sql.elements import ColumnElement
 
 from engines.expr.types import T, UserInfo
+from engines.expr.workcal import WorkCalendar
 
 SqlPart = Callable[["SqlContext"], ColumnElement[Any]]
 
@@ -45,6 +46,11 @@ class SqlContext(Protocol):
 
     @property
     def holidays(self) -> frozenset[date]: ...
+
+    @property
+    def calendar(self) -> WorkCalendar | None:
+        """The app's working calendar, for constants folded before the query runs."""
+        ...
 
     def now(self) -> datetime:
         """The instant the query runs at (bound as a parameter, never SQL's own clock)."""

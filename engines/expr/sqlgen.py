@@ -114,7 +114,7 @@ class SqlGen:
 
         env = FixedEnv(at=self.ctx.now(), tz=self.ctx.tz, user=self.ctx.user,
                        holidays=self.ctx.holidays,
-                       calendar=getattr(self.ctx, "calendar", None))  # an app's, if known
+                       calendar=self.ctx.calendar)
         return Compiled("", node).evaluate({}, env)
 
     # ------------------------------------------------------------ values

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engines.expr import ExprError, Field, FixedEnv, Scope, T, UserInfo, compile_expr
 from engines.expr.sqlcontext import SqlPart
+from engines.expr.workcal import WorkCalendar
 from engines.report.expressions import ColumnFor
 from engines.report.fields import Kind
 
@@ -106,6 +107,12 @@ class ReportSqlContext:
     @property
     def holidays(self) -> frozenset[date]:
         return frozenset()
+
+    @property
+    def calendar(self) -> WorkCalendar | None:
+        """None: a compiled report does not carry its app's calendar, so a working-time
+        constant in a report filter counts Monday to Friday."""
+        return None
 
     def now(self) -> datetime:
         return self._now
