@@ -26,10 +26,12 @@ from runtime.config import Settings
 from runtime.context import Context
 from runtime.demo import generate_demo_data
 from runtime.reports.limits import Limits, execute
-from runtime.reports.provider import AppReports
+from runtime.reports.provider import AppReports, projected_fields_of
 from runtime.reports.service import run_dashboard
 from runtime.rules.scheduled import run_timed_rule
+from runtime.store import projections
 from runtime.store.indexes import ensure_indexes
+from runtime.store.migrate import upgrade
 from runtime.store.statistics import ensure_statistics
 from runtime.store.tables import records, rule_claims, rule_schedules
 
@@ -49,8 +51,12 @@ def log(message: str) -> None:
 
 
 def _context(url: str, now: datetime) -> Context:
+    """The platform over `url`, its schema brought up to date (a kept database may
+    predate a migration, as a deployment's does)."""
     settings = replace(Settings.from_env(), database_url=url, jobs_in_process=False)
-    return build_context(settings, clock=FixedClock(now))
+    ctx = build_context(settings, clock=FixedClock(now))
+    upgrade(ctx.engine)
+    return ctx
 
 
 def _database(name: str, *, fresh: bool) -> str:
@@ -171,12 +177,21 @@ def _replicate(ctx: Context, n: int, base: int) -> None:
                           "(SELECT max(id) FROM records))"))
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         t0 = time.perf_counter()
-        ensure_indexes(conn, ctx.apps.current(conn, APP).bundle, ctx.tz)
-        ensure_statistics(conn, ctx.apps.current(conn, APP), ctx.tz)
-        log(f"expression indexes rebuilt in {time.perf_counter() - t0:.0f} s")
+        _published(ctx, conn)
+        log(f"expression indexes and projections rebuilt in {time.perf_counter() - t0:.0f} s")
     with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE records"))
         conn.execute(text("VACUUM ANALYZE record_history"))
+
+
+def _published(ctx: Context, conn: Connection) -> None:
+    """What publishing the version makes for records already there: expression
+    indexes, statistics objects, the reports' projections (rows copied in SQL above
+    bypassed the write path that keeps them)."""
+    capp = ctx.apps.current(conn, APP)
+    ensure_indexes(conn, capp.bundle, ctx.tz)
+    ensure_statistics(conn, capp, ctx.tz)
+    projections.rebuild(conn, app=APP, fields=projected_fields_of(capp, ctx.tz))
 
 
 def _reissue_codes(conn: Connection, off: int) -> None:
@@ -227,8 +242,7 @@ def time_dashboard(ctx: Context, now: datetime, runs_wanted: int = 5) -> dict[st
     provider = AppReports(ctx)
     limits = Limits(timeout_ms=600_000)
     with ctx.engine.begin() as conn:  # a kept database: what publishing now makes
-        ensure_indexes(conn, ctx.apps.current(conn, APP).bundle, ctx.tz)
-        ensure_statistics(conn, ctx.apps.current(conn, APP), ctx.tz)
+        _published(ctx, conn)
     out: dict[str, Any] = {}
     with ctx.engine.connect() as conn:
         board, version = provider.dashboard(conn, APP, DASHBOARD)

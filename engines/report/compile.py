@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from engines.common import both
@@ -29,6 +29,9 @@ from engines.report.fields import (
 )
 from engines.report.formula import Formula, FormulaError, parse_formula
 from engines.report.spec import Dimension, Measure, ReportSpec
+
+if TYPE_CHECKING:
+    from engines.report.projection import Projection
 
 _PARAM_KINDS: dict[str, Kind] = {
     "text": "text", "select": "text", "number": "number", "integer": "integer",
@@ -67,6 +70,9 @@ class CompiledReport:
     relations: tuple[str, ...]  # relation fields joined, in order
     backend: ExprBackend
     tz: ZoneInfo
+    # narrow copies of the related records (PostgreSQL), set by the runtime for the
+    # app version: `engines.report.projection`
+    projection: Projection | None = None
 
     @property
     def key(self) -> str:

@@ -28,7 +28,9 @@ from engines.report.compile import CompiledReport, check_chart_override
 from engines.report.fields import Problem, ReportDefinitionError
 from engines.report.fuse import FusedQuery, fusable, fuse
 from engines.report.params import resolve_params
+from engines.report.projection import ProjectionMiss
 from engines.report.query import (
+    CallPlan,
     FieldFilter,
     QueryError,
     ReportQuery,
@@ -139,10 +141,7 @@ class CompiledDashboard:
         for group in candidates.values():
             if len(group) < 2:
                 continue
-            first = group[0][1].report
-            shared = Sources(first, app, table, dialect)
-            calls = [(i, plan_query(w.report, **call, sources=shared), out[i].query)
-                     for i, w, call in group]
+            calls = _shared_plans(group, out, app=app, table=table, dialect=dialect)
             fused.append(fuse(calls, max_rows=fuse_max_rows))
         return DashboardPlan(tuple(out), tuple(fused))
 
@@ -173,6 +172,21 @@ class CompiledDashboard:
         field = source.report.resolve(dim.spec.field)
         return FieldFilter(dim.spec.field, link.value, bucket=dim.spec.bucket,
                            form=field.form if field else None)
+
+
+def _shared_plans(group: Sequence[tuple[int, CompiledWidget, dict[str, Any]]],
+                  queries: Sequence[WidgetQuery], *, app: str, table: Table,
+                  dialect: Dialect) -> list[tuple[int, CallPlan, ReportQuery]]:
+    """The plans of widgets over one form, sharing one FROM clause (to be fused):
+    joined through the projection, or from the records when a widget reads past it."""
+    def plans(narrow: bool) -> list[tuple[int, CallPlan, ReportQuery]]:
+        shared = Sources(group[0][1].report, app, table, dialect, narrow=narrow)
+        return [(i, plan_query(w.report, **call, sources=shared), queries[i].query)
+                for i, w, call in group]
+    try:
+        return plans(narrow=True)
+    except ProjectionMiss:
+        return plans(narrow=False)
 
 
 def _global_filter(spec: DashboardFilter, value: Any) -> FieldFilter:

@@ -47,6 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engines.report.compile import CompiledDimension, CompiledMeasure, CompiledReport
 from engines.report.fields import ResolvedField
+from engines.report.projection import ProjectionMiss
 from engines.report.sources import (
     FieldColumn,
     FieldFilter,
@@ -176,9 +177,16 @@ def plan_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Tab
                subtotals: bool | None = None, sources: Sources | None = None) -> CallPlan:
     """What one call groups, aggregates and filters. `sources` shares one FROM clause
     between the plans of several reports over the same form (fusion)."""
+    if sources is None:  # through the report's projection, else from the records
+        call: dict[str, Any] = dict(
+            app=app, dialect=dialect, table=table, params=params, now=now, drill=drill,
+            filters=filters, row_limit=row_limit, totals=totals, subtotals=subtotals)
+        try:
+            return plan_query(report, **call, sources=Sources(report, app, table, dialect))
+        except ProjectionMiss:
+            return plan_query(report, **call,
+                              sources=Sources(report, app, table, dialect, narrow=False))
     spec = report.spec
-    if sources is None:
-        sources = Sources(report, app, table, dialect)
     for relation in report.relations:
         sources.ensure_join(relation)
     dims, level, can_drill, drill_filters = _drill(report, drill)

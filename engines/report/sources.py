@@ -35,6 +35,7 @@ from sqlalchemy.sql.expression import FromClause
 from engines.common import both
 from engines.report.compile import CompiledReport
 from engines.report.fields import SYSTEM_FIELDS, FieldInfo, ResolvedField, kind_of
+from engines.report.projection import ProjectionMiss
 from engines.report.sqlbuild import (
     Dialect,
     bucket,
@@ -92,9 +93,13 @@ class Sources:
     """The aliased tables of one statement and the SQL value of any name."""
 
     def __init__(self, report: CompiledReport, app: str, table: Table,
-                 dialect: Dialect) -> None:
+                 dialect: Dialect, *, narrow: bool = True) -> None:
         self.report, self.app, self.dialect = report, app, dialect
         self.table = table
+        # joins read from the report's projection where it has one for the related form
+        # (PostgreSQL; `engines.report.projection`)
+        self.narrow = narrow and dialect == "postgresql" and report.projection is not None
+        self.narrowed: set[str] = set()  # relations joined through the projection
         self.src: FromClause = (statistics_fence(table) if dialect == "postgresql"
                                 else table.alias("src"))
         self.joins: dict[str, FromClause] = {}
@@ -127,7 +132,15 @@ class Sources:
         relation and fields, and shared (`_projection`). SQLite keeps the plain join:
         it reads the related record by its primary key for each row anyway."""
         target = self.target(relation)
-        fields = tuple(sorted(self.report.catalog.get(target, {}).items()))
+        catalog = self.report.catalog.get(target, {})
+        projection = self.report.projection
+        kept = projection.fields.get(target) if self.narrow and projection else None
+        if projection is not None and kept is not None:
+            self.narrowed.add(relation)
+            fields = tuple(sorted((k, v) for k, v in catalog.items() if k in kept))
+            return _projection(projection.table, self.app, target, relation, fields,
+                               self.dialect)
+        fields = tuple(sorted(catalog.items()))
         return _projection(self.table, self.app, target, relation, fields, self.dialect)
 
     def field(self, field: ResolvedField) -> ColumnElement[Any]:
@@ -136,6 +149,8 @@ class Sources:
         table = self.ensure_join(field.relation)
         self.used.add(field.relation)
         if self.dialect == "postgresql":
+            if field.relation in self.narrowed and field.key not in table.c:
+                raise ProjectionMiss(f"{field.relation}.{field.key}")
             column: ColumnElement[Any] = table.c[field.key]
             return column
         return field_column(table, field, self.dialect)

@@ -28,7 +28,7 @@ from runtime.errors import StaleVersion, not_found
 from runtime.forms import adapter as forms
 from runtime.hooks import WriteEvent
 from runtime.records import history
-from runtime.records.service import record_json
+from runtime.records.service import project, record_json
 from runtime.records.uniques import claim_uniques
 from runtime.store.tables import record_history, records
 
@@ -77,6 +77,7 @@ def update_many(conn: Connection, ctx: Context, *, app: str, form: str,
     if conn.dialect.supports_sane_multi_rowcount and changed != len(written):
         raise StaleVersion("记录已被他人修改，请刷新后重试",
                            "A record was changed by someone else; reload and try again")
+    project(conn, ctx, capp, form, [int(new["id"]) for new, _, _, _ in written])
     prev = {int(r.record_id): r.hash for r in conn.execute(
         select(record_history.c.record_id, record_history.c.hash).where(
             tuple_(record_history.c.record_id, record_history.c.seq).in_(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Row
 
+from runtime.apps.registry import CompiledApp
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import BadRequest, Detail, StaleVersion, ValidationFailed, not_found
@@ -26,6 +27,7 @@ from runtime.records import history
 from runtime.records.batch import WriteBatch
 from runtime.records.numbering import assign_numbers
 from runtime.records.uniques import claim_uniques, release_uniques
+from runtime.store import projections
 from runtime.store.tables import record_history, records
 
 # Built once: executing a prepared Core statement with parameters skips statement
@@ -127,6 +129,7 @@ def create_many(conn: Connection, ctx: Context, *, app: str, form: str,
         ids = [int(conn.execute(_INSERT_RECORD, new_rows[0]).scalar_one())]
     else:
         ids = [int(i) for i in conn.execute(_INSERT_RECORDS, new_rows).scalars()]
+    project(conn, ctx, capp, form, ids)
     entries = []
     for record_id, row in zip(ids, new_rows, strict=True):
         row["id"] = record_id
@@ -197,6 +200,7 @@ def update_record(conn: Connection, ctx: Context, *, app: str, form: str,
         "r_form_version": capp.version, "r_at": now, "r_by": actor.username}).rowcount
     if changed != 1:  # someone else wrote between our read and write
         raise _stale(version)
+    project(conn, ctx, capp, form, [rid])
     _add_history(conn, record_id=rid, seq=version + 1, action="update", actor=actor,
                  at=now, diff=diff, batch=batch)
     written = {**row, "data": values, "version": version + 1, "form_version": capp.version,
@@ -231,6 +235,7 @@ def delete_record(conn: Connection, ctx: Context, *, app: str, form: str,
                 updated_by=actor.username)).rowcount
     if changed != 1:
         raise _stale(row.version)
+    project(conn, ctx, capp, form, [rid])
     release_uniques(conn, app=app, form=form, cform=cform, record_id=rid)
     _changed(app, form)
     _add_history(conn, record_id=rid, seq=row.version + 1, action="delete", actor=actor,
@@ -240,6 +245,18 @@ def delete_record(conn: Connection, ctx: Context, *, app: str, form: str,
                                              **row._mapping, "version": row.version + 1,
                                              "updated_at": now,
                                              "updated_by": actor.username}))
+
+
+def project(conn: Connection, ctx: Context, capp: CompiledApp, form: str,
+             ids: Sequence[int]) -> None:
+    """The written records' narrow copies, for the reports that join to their form
+    (PostgreSQL; runtime.store.projections)."""
+    if conn.dialect.name != "postgresql":
+        return
+    from runtime.reports.provider import projected_fields_of
+
+    projections.sync(conn, app=capp.key, form=form, ids=ids,
+                     fields=projected_fields_of(capp, ctx.tz))
 
 
 def _changed(app: str, form: str) -> None:

@@ -6,6 +6,7 @@ the catalog of field kinds comes from the compiled forms of the same version.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Connection
@@ -14,17 +15,19 @@ from engines.report.compile import CompiledReport, compile_report
 from engines.report.dashboard import CompiledDashboard, compile_dashboard
 from engines.report.expressions import default_backend
 from engines.report.fields import catalog_entry
+from engines.report.projection import Projection, projected_fields
 from engines.report.spec import DashboardSpec, ReportSpec
 from runtime.apps.registry import CompiledApp
 from runtime.context import Context
 from runtime.errors import not_found
+from runtime.store.tables import record_projections
 
 
 def catalog(capp: CompiledApp) -> dict[str, Any]:
     return {key: catalog_entry(capp.form(key).plans) for key in capp.forms}
 
 
-def compiled_report(capp: CompiledApp, key: str, tz: Any) -> CompiledReport:
+def _plain_report(capp: CompiledApp, key: str, tz: Any) -> CompiledReport:
     def build() -> CompiledReport:
         spec = capp.bundle.of("reports").get(key)
         if spec is None:
@@ -32,6 +35,27 @@ def compiled_report(capp: CompiledApp, key: str, tz: Any) -> CompiledReport:
         return compile_report(cast(ReportSpec, spec), capp.memo("report_catalog",
                                                                  lambda: catalog(capp)),
                               backend=default_backend(), tz=tz)
+    report: CompiledReport = capp.memo(f"report_plain:{key}", build)
+    return report
+
+
+def projected_fields_of(capp: CompiledApp, tz: Any) -> dict[str, frozenset[str]]:
+    """What the app version's reports read through relations, by related form: the
+    fields `runtime.store.projections` copies (`engines.report.projection`)."""
+    def build() -> dict[str, frozenset[str]]:
+        reports = {key: _plain_report(capp, key, tz) for key in capp.bundle.of("reports")}
+        boards = [cast(DashboardSpec, spec) for spec in capp.bundle.of("dashboards").values()]
+        return projected_fields(reports.values(), [(board, reports) for board in boards])
+    fields: dict[str, frozenset[str]] = capp.memo("projected_fields", build)
+    return fields
+
+
+def compiled_report(capp: CompiledApp, key: str, tz: Any) -> CompiledReport:
+    """The report with the app version's projection (read on PostgreSQL only)."""
+    def build() -> CompiledReport:
+        projection: Projection = capp.memo("projection", lambda: Projection(
+            record_projections, projected_fields_of(capp, tz)))
+        return replace(_plain_report(capp, key, tz), projection=projection)
     report: CompiledReport = capp.memo(f"report:{key}", build)
     return report
 

@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 from runtime.auth.service import create_user
 from runtime.context import Context
 from runtime.scheduler import tick
-from runtime.store.tables import flow_instances, notifications, records, tasks
+from runtime.store.tables import (
+    flow_instances,
+    notifications,
+    record_projections,
+    records,
+    tasks,
+)
 
 CODE = "91310000MA1FL8XQ37"
 
@@ -239,3 +245,36 @@ def test_ticket_sla_runs_on_the_working_calendar_complaints_round_the_clock(
     due = calendar.add_seconds(datetime(2026, 9, 30, 9, 0, tzinfo=UTC), 2 * 3600, ctx.tz)
     assert due == datetime(2026, 10, 8, 2, 0, tzinfo=UTC)  # 1 h that day, 1 h on the 8th
     assert calendar.is_workday(datetime(2026, 10, 10).date())
+
+
+def _by_region(client: Any, **query: Any) -> dict[str, int]:
+    import json
+
+    params = {k: json.dumps(v) for k, v in query.items()}
+    r = client.get("/api/v1/apps/credit_crm/dashboards/trust", params=params)
+    assert r.status_code == 200, r.text
+    widget = next(w for w in r.json()["widgets"] if w["id"] == "by_region")
+    return {row["region"]: row["responses"] for row in widget["data"]["rows"]
+            if row.get("_level", 0) == 0 and row["region"] is not None}
+
+
+def test_the_trust_dashboard_follows_a_customer_moving_region(crm_client: Any,
+                                                              ctx: Context) -> None:
+    """The dashboard's joins read the customers' narrow copies on PostgreSQL
+    (engines.report.projection): each write of a customer keeps its copy in step."""
+    cid = _customer(crm_client)
+    _post(crm_client, "survey", {"customer": cid, "answered_on": "2026-03-10", "csat": 5,
+                                 "nps": 10})
+    assert _by_region(crm_client) == {"east": 1}
+    _patch(crm_client, "customer", cid, {"region": "north", "sales_team": "gov"})
+    assert _by_region(crm_client) == {"north": 1}
+    assert _by_region(crm_client, filters={"region": "north"}) == {"north": 1}
+    assert _by_region(crm_client, filters={"region": "east"}) == {}
+    assert _by_region(crm_client, filters={"sales_team": "gov"}) == {"north": 1}
+    with ctx.engine.connect() as conn:
+        copies = conn.execute(select(record_projections.c.data).where(
+            record_projections.c.id == int(cid))).scalars().all()
+    if ctx.engine.dialect.name == "postgresql":  # the copy holds the fields reports read
+        assert copies == [{"region": "north", "sales_team": "gov"}]
+    else:  # SQLite joins each customer by its key and keeps no copies
+        assert copies == []
