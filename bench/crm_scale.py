@@ -26,10 +26,9 @@ from runtime.config import Settings
 from runtime.context import Context
 from runtime.demo import generate_demo_data
 from runtime.reports.limits import Limits, execute
-from runtime.reports.provider import AppReports, projected_fields_of
+from runtime.reports.provider import AppReports, build_projection
 from runtime.reports.service import run_dashboard
 from runtime.rules.scheduled import run_timed_rule
-from runtime.store import projections
 from runtime.store.indexes import ensure_indexes
 from runtime.store.migrate import upgrade
 from runtime.store.statistics import ensure_statistics
@@ -191,7 +190,7 @@ def _published(ctx: Context, conn: Connection) -> None:
     capp = ctx.apps.current(conn, APP)
     ensure_indexes(conn, capp.bundle, ctx.tz)
     ensure_statistics(conn, capp, ctx.tz)
-    projections.rebuild(conn, app=APP, fields=projected_fields_of(capp, ctx.tz))
+    build_projection(conn, capp, ctx.tz, ctx.clock.now())
 
 
 def _reissue_codes(conn: Connection, off: int) -> None:

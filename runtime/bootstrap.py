@@ -30,6 +30,10 @@ def bootstrap(ctx: Context, *, template: Path | None = None, echo: Echo = print,
     """Migrate, ensure the admin, and on first start install `template` (with demo
     data for `demo_data` customers when asked; `progress` makes the bar)."""
     upgrade(ctx.engine)
+    from runtime.reports.provider import ensure_projections
+
+    for app in ensure_projections(ctx):  # a database that predates them
+        echo(f"built the report projections of {app}")
     with ctx.engine.begin() as conn:
         generated = ensure_admin(conn, password=ctx.settings.admin_password,
                                  var_dir=ctx.settings.var_dir, now=ctx.clock.now())

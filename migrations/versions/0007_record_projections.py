@@ -5,6 +5,9 @@ record's whole document; the trust dashboard at 100,000 customers read ~37,000 p
 of customers in each of three statements. The copies hold only the fields reports
 read through relations. Filled when an app version is published and kept in step by
 every write (runtime.store.projections); SQLite gets the table and leaves it empty.
+`projection_builds` says which app version each app's copies were built for: a
+database upgraded here has none built, and its reports read the records until the app
+is published again or the platform starts (runtime.bootstrap builds them).
 
 Revision ID: 0007
 Revises: 0006
@@ -42,8 +45,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_record_projections")),
     )
     op.create_index("ix_record_projections_app_form", "record_projections", ["app", "form"])
+    op.create_table(
+        "projection_builds",
+        sa.Column("app", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("app", name=op.f("pk_projection_builds")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("projection_builds")
     op.drop_index("ix_record_projections_app_form", table_name="record_projections")
     op.drop_table("record_projections")

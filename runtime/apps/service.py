@@ -24,8 +24,7 @@ from runtime.apps.registry import AppRegistry, CompiledApp
 from runtime.auth.models import Actor
 from runtime.context import Context
 from runtime.errors import Detail, ValidationFailed, not_found
-from runtime.reports.provider import projected_fields_of
-from runtime.store import projections
+from runtime.reports.provider import build_projection
 from runtime.store.indexes import ensure_indexes
 from runtime.store.statistics import ensure_statistics
 from runtime.store.tables import app_versions, apps, drafts
@@ -117,7 +116,7 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
     capp = CompiledApp(bundle.key, number, bundle)  # compiled once for both
     ensure_indexes(conn, bundle, tz, capp)
     ensure_statistics(conn, capp, tz)
-    projections.rebuild(conn, app=app, fields=projected_fields_of(capp, tz))
+    build_projection(conn, capp, tz, now)
     return number
 
 

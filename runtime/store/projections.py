@@ -4,20 +4,23 @@ Every write of a record whose form is projected copies the record's projected fi
 and system columns into `record_projections`, in the write's own transaction, by
 re-reading the written rows (`sync`): one statement for a whole batch, whatever the
 write was (create, update, soft delete). Publishing a version refills the app's copies
-for the fields that version's reports read (`rebuild`). Only PostgreSQL reads the
-copies, so only PostgreSQL keeps them: on SQLite both are no-ops.
+for the fields that version's reports read (`rebuild`) and records the version it
+built them for in `projection_builds`: reports join the copies only when that is the
+version they belong to (`runtime.reports.provider`). Only PostgreSQL reads the copies,
+so only PostgreSQL keeps them: on SQLite both are no-ops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, any_, bindparam, cast, delete, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, JSONB, TEXT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from runtime.store.tables import record_projections, records
+from runtime.store.tables import projection_builds, record_projections, records
 
 _SYSTEM = ("version", "owner", "department", "created_at", "created_by", "updated_at",
            "updated_by", "deleted_at")
@@ -62,11 +65,22 @@ def sync(conn: Connection, *, app: str, form: str, ids: Collection[int],
                          "ids": sorted(ids)})
 
 
-def rebuild(conn: Connection, *, app: str, fields: Mapping[str, frozenset[str]]) -> None:
-    """Refill the app's copies for `fields` (a newly published version's projection)."""
+def rebuild(conn: Connection, *, app: str, version: int,
+            fields: Mapping[str, frozenset[str]], now: datetime) -> None:
+    """Refill the app's copies for `fields`, the projection of app version `version`."""
     if conn.dialect.name != "postgresql":
         return
     conn.execute(delete(record_projections).where(record_projections.c.app == app))
     for form, keys in sorted(fields.items()):
         conn.execute(_REFILL, {"app": app, "form": form, "keys": sorted(keys)})
     conn.execute(text("ANALYZE record_projections"))  # the planner sizes the joins by it
+    stmt = pg_insert(projection_builds).values(app=app, version=version, built_at=now)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["app"], set_={"version": version, "built_at": now}))
+
+
+def built_version(conn: Connection, app: str) -> int | None:
+    """The app version the app's copies were built for; None when never built."""
+    found = conn.execute(select(projection_builds.c.version)
+                         .where(projection_builds.c.app == app)).scalar()
+    return None if found is None else int(found)

@@ -124,6 +124,15 @@ record_projections = Table(
 )
 Index("ix_record_projections_app_form", record_projections.c.app, record_projections.c.form)
 
+# The app version each app's copies were built for: reports join them only then.
+projection_builds = Table(
+    "projection_builds",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("built_at", UTC_TS, nullable=False),
+)
+
 record_history = Table(
     "record_history",
     metadata,

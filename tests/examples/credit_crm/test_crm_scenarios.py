@@ -278,3 +278,39 @@ def test_the_trust_dashboard_follows_a_customer_moving_region(crm_client: Any,
         assert copies == [{"region": "north", "sales_team": "gov"}]
     else:  # SQLite joins each customer by its key and keeps no copies
         assert copies == []
+
+
+def test_reports_read_the_records_until_the_copies_are_built_for_the_version(
+        crm_client: Any, ctx: Context) -> None:
+    """A database upgraded to the projections holds none: its reports read the records
+    (same data) until the platform's start builds them (`ensure_projections`)."""
+    from dataclasses import replace
+
+    from sqlalchemy import delete
+
+    from runtime.apps.registry import AppRegistry
+    from runtime.reports.provider import AppReports, ensure_projections
+    from runtime.store.tables import projection_builds
+
+    def joins_copies() -> bool:  # as a process started now would plan the dashboard
+        fresh = replace(ctx, apps=AppRegistry())
+        with ctx.engine.connect() as conn:
+            board, _ = AppReports(fresh).dashboard(conn, "credit_crm", "trust")
+        return all(w.report.projection is not None for w in board.widgets)
+
+    cid = _customer(crm_client)
+    _post(crm_client, "survey", {"customer": cid, "answered_on": "2026-03-10", "csat": 4})
+    postgres = ctx.engine.dialect.name == "postgresql"
+    assert joins_copies() is postgres and ensure_projections(ctx) == []
+    if not postgres:
+        return
+    with ctx.engine.begin() as conn:  # as after the migration that adds them
+        conn.execute(delete(record_projections))
+        conn.execute(delete(projection_builds))
+    assert not joins_copies()
+    _patch(crm_client, "customer", cid, {"region": "south"})  # a write: its copy made
+    assert _by_region(crm_client) == {"south": 1}
+    assert ensure_projections(ctx) == ["credit_crm"]
+    assert joins_copies() and ensure_projections(ctx) == []
+    _patch(crm_client, "customer", cid, {"region": "central"})
+    assert _by_region(crm_client) == {"central": 1}

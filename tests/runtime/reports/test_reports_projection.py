@@ -19,7 +19,7 @@ from engines.report.projection import Projection, projected_fields
 from runtime.reports.limits import Limits
 from runtime.reports.service import dashboard_json, run_dashboard
 from runtime.store import projections
-from runtime.store.tables import record_projections, records
+from runtime.store.tables import projection_builds, record_projections, records
 
 
 def narrow_board() -> CompiledDashboard:
@@ -35,11 +35,12 @@ def narrow_board() -> CompiledDashboard:
 def copies(report_db: Engine) -> Iterator[Engine]:
     """The seeded database with its copies made, as publishing makes them."""
     with report_db.begin() as conn:
-        conn.execute(CreateTable(record_projections, if_not_exists=True))
+        for table in (record_projections, projection_builds):
+            conn.execute(CreateTable(table, if_not_exists=True))
         for ix in record_projections.indexes:
             conn.execute(CreateIndex(ix, if_not_exists=True))
         reports = {w.report.key: w.report for w in board().widgets}
-        projections.rebuild(conn, app=APP, fields=projected_fields(
+        projections.rebuild(conn, app=APP, version=1, now=NOW, fields=projected_fields(
             reports.values(), [(board().spec, reports)]))
     yield report_db
 
