@@ -20,10 +20,14 @@ from sqlalchemy import Connection, any_, bindparam, cast, delete, func, literal,
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, JSONB, TEXT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from runtime.store.tables import projection_builds, record_projections, records
+from runtime.store.tables import (
+    PROJECTED_COLUMNS,
+    projection_builds,
+    record_projections,
+    records,
+)
 
-_SYSTEM = ("version", "owner", "department", "created_at", "created_by", "updated_at",
-           "updated_by", "deleted_at")
+_SYSTEM = tuple(c for c in PROJECTED_COLUMNS if c not in ("app", "form", "data"))
 
 
 def _copy(*, live_only: bool) -> Any:

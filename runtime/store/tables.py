@@ -106,21 +106,16 @@ Index("ix_records_app_form_id", records.c.app, records.c.form, records.c.id)
 # Narrow copies of the records reports join to: for each form reports reach through a
 # relation, the fields they read that way (engines.report.projection), kept in step by
 # every write (runtime.store.projections). Filled on PostgreSQL only.
+PROJECTED_COLUMNS = ("app", "form", "data", "version", "owner", "department", "created_at",
+                     "created_by", "updated_at", "updated_by", "deleted_at")
+"""The columns of `records` its copies keep, alike: reports read either table."""
 record_projections = Table(
     "record_projections",
     metadata,
     Column("id", BIG_ID, primary_key=True, autoincrement=False),  # the record's id
-    Column("app", String(64), nullable=False),
-    Column("form", String(64), nullable=False),
-    Column("data", JSON_DOC, nullable=False),  # the projected fields only
-    Column("version", Integer, nullable=False),
-    Column("owner", String(64), nullable=True),
-    Column("department", String(64), nullable=True),
-    Column("created_at", UTC_TS, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("updated_at", UTC_TS, nullable=False),
-    Column("updated_by", String(64), nullable=False),
-    Column("deleted_at", UTC_TS, nullable=True),
+    # `data` holds only the projected fields
+    *(Column(name, records.c[name].type, nullable=records.c[name].nullable)
+      for name in PROJECTED_COLUMNS),
 )
 Index("ix_record_projections_app_form", record_projections.c.app, record_projections.c.form)
 
