@@ -42,6 +42,14 @@ put back right after it like the timeout; the server's configuration is untouche
   other: 3.7 s against 4.4 s; its ageing widget 0.46 s against 0.70 s. Report
   statements read many rows and never want rows in index order (they sort their few
   groups), so nothing is lost; index-only scans stay allowed.
+- `max_parallel_workers_per_gather = 0` for the statements of a dashboard that has
+  more statements than connections to run them on (`runtime.reports.service`): every
+  connection is then busy for the whole run, so the CPUs are too, and a statement's
+  parallel workers only take turns with the other statements. The trust dashboard at
+  100,000 customers (7 statements on 3 connections, two cores): median 1.68 s / 1.70 s
+  with the server's 2 workers, 1.46 s / 1.54 s with none, runs alternated. A dashboard
+  with fewer statements keeps them: bench/reports.py's six widgets in 2 statements
+  took 618 ms with workers, 928 ms without.
 - Not `enable_sort = off`: it cured a 69 MB sort of the trust dashboard's commitments
   (the planner guessed 11 rows where 213,000 matched), but it also priced out the
   few-row sorts of parallel aggregation, and a plain month × region widget went
@@ -99,11 +107,13 @@ def timeout_error(ms: int) -> ReportTimeoutError:
 
 def execute(conn: Connection, statement: Executable, timeout_ms: int, *,
             hash_mem_mb: int = HASH_MEM_MB, sort_mem_mb: int = SORT_MEM_MB,
-            random_page_cost: float = RANDOM_PAGE_COST) -> Sequence[Any]:
-    """All result rows as mappings, or ReportTimeoutError."""
+            random_page_cost: float = RANDOM_PAGE_COST,
+            parallel_workers: int | None = None) -> Sequence[Any]:
+    """All result rows as mappings, or ReportTimeoutError. `parallel_workers` caps the
+    statement's parallel workers on PostgreSQL (None: the server's setting)."""
     if conn.dialect.name == "postgresql":
         return _execute_pg(conn, statement, timeout_ms, hash_mem_mb, sort_mem_mb,
-                           random_page_cost)
+                           random_page_cost, parallel_workers)
     return _execute_sqlite(conn, statement, timeout_ms)
 
 
@@ -116,22 +126,27 @@ _PG_SETTINGS = (
     " set_config('hash_mem_multiplier', greatest(current_setting('hash_mem_multiplier')::float8,"
     " least(1000, %(hash_bytes)s / m.work))::text, true),"
     " set_config('random_page_cost', %(page_cost)s, true),"
-    " set_config('enable_indexscan', 'off', true)"
+    " set_config('enable_indexscan', 'off', true),"
+    " set_config('max_parallel_workers_per_gather', coalesce(%(workers)s,"
+    " current_setting('max_parallel_workers_per_gather')), true)"
     " FROM (SELECT greatest(pg_size_bytes(current_setting('work_mem')),"
     " %(sort_bytes)s)::float8 AS work) AS m")
 _PG_RESET = ("SELECT set_config(name, reset_val, true) FROM pg_settings"
              " WHERE name IN ('statement_timeout', 'jit', 'work_mem', 'hash_mem_multiplier',"
-             " 'random_page_cost', 'enable_indexscan')")
+             " 'random_page_cost', 'enable_indexscan', 'max_parallel_workers_per_gather')")
 
 
 def _execute_pg(conn: Connection, statement: Executable, timeout_ms: int,
-                hash_mem_mb: int, sort_mem_mb: int, random_page_cost: float) -> Sequence[Any]:
+                hash_mem_mb: int, sort_mem_mb: int, random_page_cost: float,
+                parallel_workers: int | None) -> Sequence[Any]:
+    workers = None if parallel_workers is None else str(max(0, int(parallel_workers)))
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(_PG_SETTINGS, {"timeout": str(int(timeout_ms)),
                                                 "hash_bytes": float(hash_mem_mb) * 2**20,
                                                 "sort_bytes": int(sort_mem_mb) * 2**20,
-                                                "page_cost": repr(float(random_page_cost))})
+                                                "page_cost": repr(float(random_page_cost)),
+                                                "workers": workers})
             rows = conn.execute(statement).mappings().all()
             conn.exec_driver_sql(_PG_RESET)  # SET LOCAL outlives the savepoint
             return rows

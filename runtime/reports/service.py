@@ -196,9 +196,16 @@ def _execute_all(conn: Connection, statements: Sequence[Executable], limits: Lim
                  keys: Sequence[Hashable]) -> list[Sequence[Mapping[str, Any]]]:
     """Run statements, at the same time on PostgreSQL, longest first
     (`runtime.reports.parallel`)."""
+    # more statements than the connections running them at once: every connection (and
+    # so CPU) stays busy, and parallel workers would only take turns with the other
+    # statements (limits.py)
+    busy = 1 < limits.parallel_statements < len(statements)
+    workers = 0 if busy else None
+
     def run(c: Connection, statement: Executable) -> Sequence[Mapping[str, Any]]:
         return execute(c, statement, limits.timeout_ms, hash_mem_mb=limits.hash_mem_mb,
-                       sort_mem_mb=limits.sort_mem_mb, random_page_cost=limits.random_page_cost)
+                       sort_mem_mb=limits.sort_mem_mb, random_page_cost=limits.random_page_cost,
+                       parallel_workers=workers)
 
     return run_statements(conn, statements, workers=limits.parallel_statements, run=run,
                           keys=keys)

@@ -192,6 +192,12 @@ def test_planner_settings_end_with_the_statement(report_db: Engine) -> None:
     assert work_mem == max(32 * 2**20, conn_work_mem(report_db))  # a sort may hold 32 MB
     assert float(multiplier) * work_mem >= 64 * 2**20  # a hash may hold 64 MB
     assert float(multiplier) * work_mem < 65 * 2**20 or float(multiplier) == float(before[1])
+    workers = text("SELECT current_setting('max_parallel_workers_per_gather') AS w")
+    with report_db.connect() as conn:
+        server = conn.execute(workers).scalar_one()
+        assert execute(conn, workers, 5000)[0]["w"] == server
+        assert execute(conn, workers, 5000, parallel_workers=0)[0]["w"] == "0"
+        assert conn.execute(workers).scalar_one() == server
 
 
 def conn_work_mem(engine: Engine) -> int:
