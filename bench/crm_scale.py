@@ -20,18 +20,17 @@ from sqlalchemy.engine import make_url
 from engines.expr import T
 from engines.form.checks import uscc_check_char
 from runtime.api.app import build_context
+from runtime.apps.service import prepare_database
 from runtime.bootstrap import install_bundle
 from runtime.clock import FixedClock
 from runtime.config import Settings
 from runtime.context import Context
 from runtime.demo import generate_demo_data
 from runtime.reports.limits import Limits, execute
-from runtime.reports.provider import AppReports, build_projection
+from runtime.reports.provider import AppReports
 from runtime.reports.service import run_dashboard
 from runtime.rules.scheduled import run_timed_rule
-from runtime.store.indexes import ensure_indexes
 from runtime.store.migrate import upgrade
-from runtime.store.statistics import ensure_statistics
 from runtime.store.tables import records, rule_claims, rule_schedules
 
 PG_ADMIN_URL = os.environ.get("LOOM_BENCH_PG_URL",
@@ -184,13 +183,9 @@ def _replicate(ctx: Context, n: int, base: int) -> None:
 
 
 def _published(ctx: Context, conn: Connection) -> None:
-    """What publishing the version makes for records already there: expression
-    indexes, statistics objects, the reports' projections (rows copied in SQL above
-    bypassed the write path that keeps them)."""
-    capp = ctx.apps.current(conn, APP)
-    ensure_indexes(conn, capp.bundle, ctx.tz)
-    ensure_statistics(conn, capp, ctx.tz)
-    build_projection(conn, capp, ctx.tz, ctx.clock.now())
+    """What publishing the version makes for records already there (rows copied in SQL
+    above bypassed the write path that keeps the reports' projections)."""
+    prepare_database(conn, ctx.apps.current(conn, APP), ctx.tz, ctx.clock.now())
 
 
 def _reissue_codes(conn: Connection, off: int) -> None:

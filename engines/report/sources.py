@@ -130,7 +130,11 @@ class Sources:
         nothing there; building it does (a hundred columns: a quarter of a second
         to plan the trust dashboard's 16 joins), so it is built once per app, form,
         relation and fields, and shared (`_projection`). SQLite keeps the plain join:
-        it reads the related record by its primary key for each row anyway."""
+        it reads the related record by its primary key for each row anyway.
+
+        With the report's projection holding the related form (`narrow`), the subquery
+        reads its narrow copies instead, and offers only the fields they keep: reading
+        another raises `ProjectionMiss` (`engines.report.projection`)."""
         target = self.target(relation)
         catalog = self.report.catalog.get(target, {})
         projection = self.report.projection

@@ -113,11 +113,17 @@ def publish(conn: Connection, app: str, *, actor: Actor, now: datetime,
     conn.execute(update(apps).where(apps.c.key == app).values(
         current_version=number, name=bundle.raw_app["name"], updated_at=now))
     AppRegistry.forget(conn)
-    capp = CompiledApp(bundle.key, number, bundle)  # compiled once for both
-    ensure_indexes(conn, bundle, tz, capp)
+    prepare_database(conn, CompiledApp(bundle.key, number, bundle), tz, now)
+    return number
+
+
+def prepare_database(conn: Connection, capp: CompiledApp, tz: ZoneInfo,
+                     now: datetime) -> None:
+    """What a published version needs in the database for the records already there:
+    expression indexes, statistics objects, the reports' projections."""
+    ensure_indexes(conn, capp.bundle, tz, capp)
     ensure_statistics(conn, capp, tz)
     build_projection(conn, capp, tz, now)
-    return number
 
 
 def list_apps(conn: Connection) -> list[dict[str, Any]]:
