@@ -28,7 +28,7 @@ from engines.report.compile import CompiledReport, check_chart_override
 from engines.report.fields import Problem, ReportDefinitionError
 from engines.report.fuse import FusedQuery, fusable, fuse
 from engines.report.params import resolve_params
-from engines.report.projection import ProjectionMiss
+from engines.report.projection import narrow_or_records
 from engines.report.query import (
     CallPlan,
     FieldFilter,
@@ -183,10 +183,7 @@ def _shared_plans(group: Sequence[tuple[int, CompiledWidget, dict[str, Any]]],
         shared = Sources(group[0][1].report, app, table, dialect, narrow=narrow)
         return [(i, plan_query(w.report, **call, sources=shared), queries[i].query)
                 for i, w, call in group]
-    try:
-        return plans(narrow=True)
-    except ProjectionMiss:
-        return plans(narrow=False)
+    return narrow_or_records(plans)
 
 
 def _global_filter(spec: DashboardFilter, value: Any) -> FieldFilter:

@@ -23,8 +23,9 @@ SQLite needs none: there each joined record is read by its primary key per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Table
 
@@ -43,6 +44,18 @@ class Projection:
 
 class ProjectionMiss(LookupError):
     """A statement read a related field its form's projection does not hold."""
+
+
+T = TypeVar("T")
+
+
+def narrow_or_records(plan: Callable[[bool], T]) -> T:
+    """`plan(narrow=True)`, joining the projection; planned again from the records
+    (`narrow=False`) when it reads a field the projection does not hold."""
+    try:
+        return plan(True)
+    except ProjectionMiss:
+        return plan(False)
 
 
 def report_reads(report: CompiledReport) -> dict[str, set[str]]:

@@ -47,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engines.report.compile import CompiledDimension, CompiledMeasure, CompiledReport
 from engines.report.fields import ResolvedField
-from engines.report.projection import ProjectionMiss
+from engines.report.projection import narrow_or_records
 from engines.report.sources import (
     FieldColumn,
     FieldFilter,
@@ -181,11 +181,8 @@ def plan_query(report: CompiledReport, *, app: str, dialect: Dialect, table: Tab
         call: dict[str, Any] = dict(
             app=app, dialect=dialect, table=table, params=params, now=now, drill=drill,
             filters=filters, row_limit=row_limit, totals=totals, subtotals=subtotals)
-        try:
-            return plan_query(report, **call, sources=Sources(report, app, table, dialect))
-        except ProjectionMiss:
-            return plan_query(report, **call,
-                              sources=Sources(report, app, table, dialect, narrow=False))
+        return narrow_or_records(lambda narrow: plan_query(
+            report, **call, sources=Sources(report, app, table, dialect, narrow=narrow)))
     spec = report.spec
     for relation in report.relations:
         sources.ensure_join(relation)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from conftest import CATALOG, TABLE
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects import postgresql
 
@@ -17,6 +16,7 @@ from engines.report.expressions import default_backend
 from engines.report.projection import Projection, projected_fields, report_reads
 from engines.report.query import FieldFilter, build_query
 from engines.report.spec import DashboardSpec, ReportSpec
+from tests.engines.report.conftest import CATALOG, TABLE
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
 COPIES = Table(
